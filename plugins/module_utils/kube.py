@@ -1,0 +1,413 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, meshops.istio contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one Kubernetes layer every meshops.istio module uses.
+
+Connection options, the API client and the module wrapper are kubernetes.core's,
+so users pass the connection parameters they already know. On top of them:
+
+* get / list (label selectors, pagination) / server-side apply (field manager
+  ``meshops``) / delete / wait, each retried on transient errors only;
+* check mode: every write becomes a server-side dry run (``dryRun=All``), waits
+  are skipped;
+* ``changed`` from comparing before and after, ignoring server-managed fields;
+  an apply that would change nothing sends no write at all;
+* errors become :class:`errors.MeshError` naming the action and the object, and
+  :func:`run_module` turns them into the one ``fail_json`` of a module.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+import time
+from collections import Counter, OrderedDict
+
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+
+from ansible_collections.meshops.istio.plugins.module_utils import retry
+from ansible_collections.meshops.istio.plugins.module_utils.diff import differs, object_diff
+from ansible_collections.meshops.istio.plugins.module_utils.errors import (
+    ApiError, MeshError, WaitTimeout, ref,
+)
+
+FIELD_MANAGER = "meshops"
+DRY_RUN = "All"
+PAGE_SIZE = 500
+
+
+def argument_spec(**options):
+    """kubernetes.core's connection options plus the module's own ``options``."""
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec.update(options)
+    return spec
+
+
+def record(obj, action):
+    """The per-object line modules return: what was done to which object."""
+    meta = obj.get("metadata") or {}
+    out = OrderedDict()
+    out["kind"] = obj.get("kind")
+    out["apiVersion"] = obj.get("apiVersion")
+    if meta.get("namespace"):
+        out["namespace"] = meta["namespace"]
+    out["name"] = meta.get("name")
+    out["action"] = action
+    return dict(out)
+
+
+def _api_message(exc):
+    """The server's own message out of an API error body, when there is one."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if body:
+        try:
+            return json.loads(body).get("message") or body
+        except (ValueError, AttributeError):
+            return body
+    return getattr(exc, "summary", lambda: None)() or to_native(exc)
+
+
+def translate(exc, action, what):
+    """Turn a client exception into an :class:`ApiError` that says what failed."""
+    if isinstance(exc, MeshError):
+        return exc
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and status > 0:
+        reason = getattr(exc, "reason", None)
+        msg = "Could not {0} {1}: HTTP {2}{3}: {4}".format(
+            action, what, status, " " + reason if reason else "", _api_message(exc))
+        return ApiError(msg, status=status, reason=reason)
+    if retry.is_transient(exc):
+        return ApiError("Could not {0} {1}: the Kubernetes API server cannot be reached ({2})".format(
+            action, what, to_native(exc)))
+    name = type(exc).__name__
+    if name in ("ResourceNotFoundError", "ResourceNotUniqueError"):
+        return ApiError("Could not {0} {1}: the API server does not serve this kind ({2}); "
+                        "is its CustomResourceDefinition installed?".format(action, what, to_native(exc)))
+    return ApiError("Could not {0} {1}: {2}: {3}".format(action, what, name, to_native(exc)))
+
+
+class Kube:
+    """Kubernetes access for one module run.
+
+    ``client`` (a ``kubernetes.dynamic.DynamicClient``) may be injected by tests;
+    otherwise it is kubernetes.core's client, built from the module's
+    connection options on first use.
+    """
+
+    def __init__(self, module, client=None, sleep=time.sleep, clock=time.monotonic):
+        self.module = module
+        self.check_mode = bool(getattr(module, "check_mode", False))
+        self._client = client
+        self._sleep = sleep
+        self._clock = clock
+        self._resources = {}
+        self.calls = Counter()
+
+    # -- plumbing -----------------------------------------------------------
+
+    @property
+    def client(self):
+        if self._client is None:
+            from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+            try:
+                self._client = get_api_client(module=self.module).client
+            except Exception as exc:  # pylint: disable=broad-except
+                raise ApiError("Could not create the Kubernetes API client: {0}".format(to_native(exc)))
+        return self._client
+
+    def _call(self, verb, action, what, fn):
+        def counted():
+            self.calls[verb] += 1
+            return fn()
+        try:
+            return retry.call(counted, sleep=self._sleep, on_retry=self._on_retry)
+        except Exception as exc:  # pylint: disable=broad-except
+            raise translate(exc, action, what)
+
+    def _on_retry(self, exc, attempt, wait):
+        self.calls["retries"] += 1
+        if hasattr(self.module, "debug"):
+            self.module.debug("retrying after transient error (attempt {0}, next in {1:.2f}s): {2}".format(
+                attempt, wait, to_native(exc)))
+
+    def resource(self, api_version, kind):
+        """The API resource for ``api_version``/``kind`` (discovery is cached)."""
+        key = (api_version, kind)
+        if key not in self._resources:
+            what = "{0} ({1})".format(kind, api_version)
+            self._resources[key] = self._call(
+                "discovery", "look up", what,
+                lambda: self.client.resources.get(api_version=api_version, kind=kind))
+        return self._resources[key]
+
+    def forget_resources(self):
+        """Drop cached discovery, e.g. after CRDs were created."""
+        self._resources.clear()
+        invalidate = getattr(getattr(self.client, "resources", None), "invalidate_cache", None)
+        if invalidate is not None:
+            invalidate()
+
+    @staticmethod
+    def _dict(result):
+        if result is None:
+            return None
+        return result.to_dict() if hasattr(result, "to_dict") else result
+
+    # -- reads --------------------------------------------------------------
+
+    def get(self, api_version, kind, name, namespace=None):
+        """The object as a dict, or None when it does not exist."""
+        res = self.resource(api_version, kind)
+        what = ref(kind=kind, name=name, namespace=namespace if res.namespaced else None)
+        try:
+            return self._dict(self._call("get", "read", what, lambda: self.client.get(
+                res, name=name, namespace=namespace if res.namespaced else None)))
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None,
+             page_size=PAGE_SIZE):
+        """Every object of a kind (in ``namespace``, or all), following pagination."""
+        res = self.resource(api_version, kind)
+        what = "{0} list{1}".format(kind, " in namespace " + namespace if namespace else "")
+        items, token = [], None
+        while True:
+            params = dict(namespace=namespace if res.namespaced else None, limit=page_size,
+                          label_selector=label_selector, field_selector=field_selector)
+            if token:
+                params["_continue"] = token
+            page = self._dict(self._call("list", "list", what,
+                                         lambda p=params: self.client.get(res, **p)))
+            for item in page.get("items") or []:
+                item.setdefault("kind", kind)
+                item.setdefault("apiVersion", api_version)
+                items.append(item)
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+
+    # -- writes -------------------------------------------------------------
+
+    def _ssa(self, obj, dry_run, force_conflicts):
+        api_version, kind = obj["apiVersion"], obj["kind"]
+        meta = obj.get("metadata") or {}
+        res = self.resource(api_version, kind)
+        params = dict(body=obj, name=meta.get("name"),
+                      namespace=meta.get("namespace") if res.namespaced else None,
+                      field_manager=FIELD_MANAGER, force_conflicts=force_conflicts or None)
+        if dry_run or self.check_mode:
+            params["dry_run"] = DRY_RUN
+        verb = "apply_dry_run" if "dry_run" in params else "apply"
+        try:
+            return self._dict(self._call(verb, "apply", ref(obj),
+                                         lambda: self.client.server_side_apply(res, **params)))
+        except ApiError as exc:
+            if exc.status == 409:
+                exc.msg = "{0} (another field manager owns these fields; set force_conflicts " \
+                    "to take them over)".format(exc.msg)
+                exc.args = (exc.msg,)
+            raise
+
+    def apply(self, obj, before=None, known=False, force_conflicts=False):
+        """Server-side apply one object; no write when it would change nothing.
+
+        ``before`` is the live object when the caller already has it (``known``
+        True means it was looked up, even if it is None). Returns
+        ``(action, before, after)`` with action ``created``, ``updated`` or
+        ``unchanged``. In check mode nothing is written and ``after`` is what the
+        server predicts.
+        """
+        if not known:
+            meta = obj.get("metadata") or {}
+            before = self.get(obj["apiVersion"], obj["kind"], meta.get("name"), meta.get("namespace"))
+        if before is None:
+            return "created", None, self._ssa(obj, dry_run=False, force_conflicts=force_conflicts)
+        predicted = self._ssa(obj, dry_run=True, force_conflicts=force_conflicts)
+        if not differs(before, predicted):
+            return "unchanged", before, before
+        if self.check_mode:
+            return "updated", before, predicted
+        return "updated", before, self._ssa(obj, dry_run=False, force_conflicts=force_conflicts)
+
+    def apply_all(self, objs, force_conflicts=False):
+        """Apply many objects, reading the live state with one list per kind and namespace.
+
+        Returns a list of ``(obj, action, before, after)``.
+        """
+        live = self.live_objects(objs)
+        out = []
+        for obj in objs:
+            before = live.get(self.key(obj))
+            action, before, after = self.apply(obj, before=before, known=True,
+                                               force_conflicts=force_conflicts)
+            out.append((obj, action, before, after))
+        return out
+
+    def live_objects(self, objs):
+        """Live copies of ``objs`` keyed by :meth:`key`: a GET for a lone object, else one list
+        per apiVersion, kind and namespace."""
+        groups = OrderedDict()
+        for obj in objs:
+            meta = obj.get("metadata") or {}
+            groups.setdefault((obj["apiVersion"], obj["kind"], meta.get("namespace")), []).append(obj)
+        live = {}
+        for (api_version, kind, namespace), members in groups.items():
+            if len(members) == 1:
+                meta = members[0].get("metadata") or {}
+                found = self.get(api_version, kind, meta.get("name"), namespace)
+                items = [found] if found else []
+            else:
+                items = self.list(api_version, kind, namespace=namespace)
+            for item in items:
+                item.setdefault("kind", kind)
+                item.setdefault("apiVersion", api_version)
+                live[self.key(item)] = item
+        return live
+
+    @staticmethod
+    def key(obj):
+        meta = obj.get("metadata") or {}
+        group = obj["apiVersion"].rpartition("/")[0]
+        return (group, obj["kind"], meta.get("namespace") or None, meta.get("name"))
+
+    def delete(self, obj, propagation_policy="Background"):
+        """Delete ``obj`` (a dict with apiVersion, kind, metadata); dry run in check mode.
+
+        Returns True when something was (or, in check mode, would be) deleted.
+        """
+        meta = obj.get("metadata") or {}
+        res = self.resource(obj["apiVersion"], obj["kind"])
+        params = dict(name=meta.get("name"), namespace=meta.get("namespace") if res.namespaced else None,
+                      propagation_policy=propagation_policy)
+        if self.check_mode:
+            params["dry_run"] = DRY_RUN
+        try:
+            self._call("delete_dry_run" if self.check_mode else "delete", "delete", ref(obj),
+                       lambda: self.client.delete(res, **params))
+        except ApiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    # -- waits --------------------------------------------------------------
+
+    def wait(self, api_version, kind, name, namespace=None, ready=None, timeout=300, what="ready"):
+        """Poll (0.2 s growing to 2 s) until ``ready(obj)``; :class:`WaitTimeout` past ``timeout``.
+
+        Skipped in check mode (returns None). The timeout error carries the last
+        state seen in ``result['object']``.
+        """
+        if self.check_mode:
+            return None
+        ready = ready or is_ready
+        deadline = self._clock() + timeout
+        interval = 0.2
+        while True:
+            obj = self.get(api_version, kind, name, namespace)
+            if obj is not None and ready(obj):
+                return obj
+            left = deadline - self._clock()
+            if left <= 0:
+                raise WaitTimeout("Timed out after {0}s waiting for {1} to be {2}; last state: {3}".format(
+                    timeout, ref(kind=kind, name=name, namespace=namespace), what, summarize(obj)),
+                    result={"object": obj})
+            self._sleep(min(interval, left))
+            interval = min(interval * 1.5, 2.0)
+
+
+# -- readiness ------------------------------------------------------------------
+
+def condition(obj, ctype):
+    """The status ('True', 'False', 'Unknown') of condition ``ctype``, or None."""
+    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if cond.get("type") == ctype:
+            return cond.get("status")
+    return None
+
+
+def workload_ready(obj):
+    """Deployment / StatefulSet / DaemonSet rolled out: observed, updated and available."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    meta = obj.get("metadata") or {}
+    if status.get("observedGeneration", 0) < meta.get("generation", 0):
+        return False
+    if obj.get("kind") == "DaemonSet":
+        want = status.get("desiredNumberScheduled", 0)
+        return status.get("updatedNumberScheduled", 0) == want and status.get("numberAvailable", 0) == want
+    want = spec.get("replicas", 1)
+    return (status.get("updatedReplicas", 0) == want and status.get("readyReplicas", 0) == want
+            and status.get("replicas", 0) == want
+            and (obj.get("kind") == "StatefulSet" or status.get("availableReplicas", 0) == want))
+
+
+def is_ready(obj):
+    """Readiness by kind: workloads rolled out, CRDs Established, Pods Ready, else a Ready condition
+    when the object has one, else existence."""
+    kind = obj.get("kind")
+    if kind in ("Deployment", "StatefulSet", "DaemonSet"):
+        return workload_ready(obj)
+    if kind == "CustomResourceDefinition":
+        return condition(obj, "Established") == "True"
+    if kind == "Pod":
+        return condition(obj, "Ready") == "True"
+    found = condition(obj, "Ready")
+    return found is None or found == "True"
+
+
+def summarize(obj):
+    """A short account of an object's state for timeout messages."""
+    if obj is None:
+        return "not found"
+    status = obj.get("status") or {}
+    keys = ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "phase")
+    parts = ["{0}={1}".format(k, status[k]) for k in keys if k in status]
+    for cond in status.get("conditions") or []:
+        parts.append("{0}={1}".format(cond.get("type"), cond.get("status")))
+    return ", ".join(parts) or "no status"
+
+
+# -- module entry point -----------------------------------------------------------
+
+class MeshModule(AnsibleK8SModule):
+    """kubernetes.core's module wrapper: dependency checks and ``no_log`` for the auth options."""
+
+
+def run_module(spec, runner, **module_kwargs):
+    """Build the module, run ``runner(module, kube)`` and exit.
+
+    The one place where an error becomes ``fail_json``: the message says what was
+    being done and to which object, and the partial result goes with it.
+    """
+    module_kwargs.setdefault("supports_check_mode", True)
+    module = MeshModule(argument_spec=spec, **module_kwargs)
+    kube = Kube(module)
+    try:
+        result = runner(module, kube)
+    except MeshError as exc:
+        result = dict(exc.result)
+        result.setdefault("changed", False)
+        result["api_calls"] = dict(kube.calls)
+        module.fail_json(msg=exc.msg, **result)
+    result["api_calls"] = dict(kube.calls)
+    module.exit_json(**result)
+
+
+def diff_entries(changes):
+    """Ansible ``diff`` entries for ``(obj, action, before, after)`` changes."""
+    out = []
+    for obj, action, before, after in changes:
+        entry = object_diff(before, after, header="{0} ({1})".format(ref(obj), action))
+        if entry:
+            out.append(entry)
+    return out

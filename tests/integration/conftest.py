@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+"""The one way into the lab for integration tests.
+
+The session fixture ``lab`` starts the local lab (``lab/lab.sh up``: idempotent,
+seconds when it is already running) and hands out its kubeconfig, tools and URLs.
+Set ``MESHOPS_KUBECONFIG`` to run the same tests against a real cluster instead;
+then none of the lab is started (tests that need a lab-only part skip).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import time
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class Lab:
+    def __init__(self, env, real_cluster=False):
+        self.env = env
+        self.real_cluster = real_cluster
+        self.kubeconfig = env["KUBECONFIG"]
+        self.prometheus_url = env.get("LAB_PROMETHEUS_URL")
+
+    def run(self, *args, check=True, input=None, timeout=120):
+        """Run a command with the lab's PATH and KUBECONFIG; returns CompletedProcess."""
+        proc = subprocess.run(list(args), env=self.env, input=input, capture_output=True, text=True,
+                              timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError("{0} failed ({1}):\n{2}\n{3}".format(
+                " ".join(args), proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+        return proc
+
+    def kubectl(self, *args, **kwargs):
+        return self.run("kubectl", *args, **kwargs)
+
+    def kubectl_json(self, *args):
+        return json.loads(self.kubectl(*(args + ("-o", "json"))).stdout)
+
+    def apply(self, manifest, *args, check=True):
+        return self.kubectl("apply", "-f", "-", *args, input=manifest, check=check)
+
+    def wait_for(self, predicate, timeout=60, what="condition"):
+        deadline = time.monotonic() + timeout
+        delay = 0.2
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out after {0}s waiting for {1}".format(timeout, what))
+            time.sleep(delay)
+            delay = min(delay * 1.5, 2.0)
+
+
+def _lab_env():
+    if os.environ.get("MESHOPS_KUBECONFIG"):
+        env = dict(os.environ, KUBECONFIG=os.environ["MESHOPS_KUBECONFIG"],
+                   K8S_AUTH_KUBECONFIG=os.environ["MESHOPS_KUBECONFIG"])
+        return env, True
+    subprocess.run([os.path.join(ROOT, "lab", "lab.sh"), "up"], check=True)
+    env = dict(os.environ)
+    with open(os.path.join(ROOT, ".lab", "env")) as handle:
+        for line in handle:
+            if line.startswith("export "):
+                key, _, value = line[len("export "):].strip().partition("=")
+                value = value.strip('"').replace("$PATH", os.environ.get("PATH", ""))
+                env[key] = value
+    return env, False
+
+
+@pytest.fixture(scope="session")
+def lab():
+    env, real = _lab_env()
+    return Lab(env, real_cluster=real)
+
+
+@pytest.fixture
+def namespace(lab):
+    """A fresh namespace (labels added by the test), deleted afterwards."""
+    created = []
+
+    def make(prefix="t", labels=None):
+        name = "{0}-{1}".format(prefix, uuid.uuid4().hex[:6])
+        lab.kubectl("create", "namespace", name)
+        if labels:
+            lab.kubectl("label", "namespace", name, *["{0}={1}".format(k, v) for k, v in labels.items()])
+        created.append(name)
+        return name
+
+    yield make
+    for name in created:
+        lab.kubectl("delete", "namespace", name, "--wait=false", check=False)

@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+"""Fakes for unit tests: a fake of the dynamic client that behaves like an API server
+for get/list/server-side apply/delete, and records every call."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+
+
+from kubernetes.client.exceptions import ApiException
+
+CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",
+                  "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
+
+
+def api_error(status, reason="", message=""):
+    exc = ApiException(status=status, reason=reason)
+    exc.body = json.dumps({"kind": "Status", "message": message or reason, "code": status})
+    return exc
+
+
+def merge(base, patch):
+    out = copy.deepcopy(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+class FakeResource:
+    def __init__(self, api_version, kind):
+        self.api_version, self.kind = api_version, kind
+        self.namespaced = kind not in CLUSTER_SCOPED
+
+
+class FakeResources:
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, api_version, kind):
+        self.client.record("discovery", api_version=api_version, kind=kind)
+        return FakeResource(api_version, kind)
+
+
+class FakeClient:
+    """Objects live in ``store``; ``fail`` queues exceptions raised by the next calls."""
+
+    def __init__(self, objects=()):
+        self.store = {}
+        self.calls = []
+        self.failures = []
+        self.rv = 100
+        self.resources = FakeResources(self)
+        for obj in objects:
+            self._put(copy.deepcopy(obj))
+
+    def record(self, method, **kwargs):
+        self.calls.append((method, kwargs))
+        if self.failures:
+            exc = self.failures.pop(0)
+            if exc is not None:
+                raise exc
+
+    def fail(self, *excs):
+        self.failures.extend(excs)
+
+    def writes(self):
+        return [(m, kw) for m, kw in self.calls if m in ("server_side_apply", "delete")]
+
+    @staticmethod
+    def _key(res, name, namespace):
+        return (res.api_version, res.kind, namespace if res.namespaced else None, name)
+
+    def _put(self, obj):
+        self.rv += 1
+        meta = obj.setdefault("metadata", {})
+        meta["resourceVersion"] = str(self.rv)
+        meta.setdefault("uid", "uid-" + meta["name"])
+        meta["managedFields"] = [{"manager": "meshops", "time": "t%d" % self.rv}]
+        self.store[(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"])] = obj
+
+    def get(self, res, name=None, namespace=None, **kwargs):
+        self.record("get", name=name, namespace=namespace, **kwargs)
+        if name:
+            obj = self.store.get(self._key(res, name, namespace))
+            if obj is None:
+                raise api_error(404, "Not Found", "%s %s not found" % (res.kind, name))
+            return copy.deepcopy(obj)
+        items = [copy.deepcopy(o) for (a, k, ns, n), o in sorted(self.store.items(), key=lambda kv: str(kv[0]))
+                 if a == res.api_version and k == res.kind and (namespace is None or ns == namespace)]
+        limit, start = kwargs.get("limit"), int(kwargs.get("_continue") or 0)
+        page = items[start:start + limit] if limit else items[start:]
+        more = limit and start + limit < len(items)
+        return {"items": page, "metadata": {"continue": str(start + limit) if more else None}}
+
+    def server_side_apply(self, res, body=None, name=None, namespace=None, **kwargs):
+        self.record("server_side_apply", name=name, namespace=namespace, **kwargs)
+        key = self._key(res, name, namespace)
+        current = self.store.get(key)
+        result = merge(current, body) if current else copy.deepcopy(body)
+        if current is not None and merge(current, body) == current:
+            return copy.deepcopy(current)
+        if kwargs.get("dry_run") == "All":
+            result.setdefault("metadata", {})["resourceVersion"] = (current or {}).get(
+                "metadata", {}).get("resourceVersion", "")
+            return result
+        self._put(result)
+        return copy.deepcopy(result)
+
+    def delete(self, res, name=None, namespace=None, **kwargs):
+        self.record("delete", name=name, namespace=namespace, **kwargs)
+        key = self._key(res, name, namespace)
+        if key not in self.store:
+            raise api_error(404, "Not Found")
+        if kwargs.get("dry_run") != "All":
+            del self.store[key]
+        return {}
+
+
+class FakeModule:
+    def __init__(self, check_mode=False, diff=False):
+        self.check_mode = check_mode
+        self._diff = diff
+        self.params = {}
+        self.debugs = []
+
+    def debug(self, msg):
+        self.debugs.append(msg)
+
+
+
+
+def cm(name="app", namespace="demo", data=None):
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace}, "data": data or {"a": "1"}}
