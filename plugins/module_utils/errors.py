@@ -50,6 +50,10 @@ class ApiError(MeshError):
         self.reason = reason
 
 
+class KindNotServed(ApiError):
+    """The API server does not serve a kind (its CRD is not installed)."""
+
+
 class WaitTimeout(MeshError):
     """A wait ran past its deadline; ``result`` holds the last state seen."""
 

@@ -23,7 +23,7 @@ __metaclass__ = type
 import copy
 import json
 import time
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, namedtuple
 
 from ansible.module_utils.common.text.converters import to_native
 
@@ -33,12 +33,18 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import An
 from ansible_collections.meshops.istio.plugins.module_utils import retry
 from ansible_collections.meshops.istio.plugins.module_utils.diff import differs, object_diff
 from ansible_collections.meshops.istio.plugins.module_utils.errors import (
-    ApiError, MeshError, WaitTimeout, ref,
+    ApiError, KindNotServed, MeshError, WaitTimeout, ref,
 )
 
 FIELD_MANAGER = "meshops"
 DRY_RUN = "All"
 PAGE_SIZE = 500
+
+
+class Change(namedtuple("Change", "obj action before after")):
+    """One object's planned or applied change: action is created, updated or unchanged."""
+
+    __slots__ = ()
 
 
 def argument_spec(**options):
@@ -89,8 +95,8 @@ def translate(exc, action, what):
             action, what, to_native(exc)))
     name = type(exc).__name__
     if name in ("ResourceNotFoundError", "ResourceNotUniqueError"):
-        return ApiError("Could not {0} {1}: the API server does not serve this kind ({2}); "
-                        "is its CustomResourceDefinition installed?".format(action, what, to_native(exc)))
+        return KindNotServed("Could not {0} {1}: the API server does not serve this kind; "
+                             "is its CustomResourceDefinition installed?".format(action, what))
     return ApiError("Could not {0} {1}: {2}: {3}".format(action, what, name, to_native(exc)))
 
 
@@ -147,6 +153,14 @@ class Kube:
                 "discovery", "look up", what,
                 lambda: self.client.resources.get(api_version=api_version, kind=kind))
         return self._resources[key]
+
+    def served(self, api_version, kind):
+        """True when the API server serves ``api_version``/``kind``."""
+        try:
+            self.resource(api_version, kind)
+            return True
+        except KindNotServed:
+            return False
 
     def forget_resources(self):
         """Drop cached discovery, e.g. after CRDs were created."""
@@ -218,40 +232,63 @@ class Kube:
                 exc.args = (exc.msg,)
             raise
 
-    def apply(self, obj, before=None, known=False, force_conflicts=False):
-        """Server-side apply one object; no write when it would change nothing.
+    def plan(self, objs, force_conflicts=False, assume_absent=()):
+        """Ask the server what applying ``objs`` would do, writing nothing.
 
-        ``before`` is the live object when the caller already has it (``known``
-        True means it was looked up, even if it is None). Returns
-        ``(action, before, after)`` with action ``created``, ``updated`` or
-        ``unchanged``. In check mode nothing is written and ``after`` is what the
-        server predicts.
+        Reads the live state (see :meth:`live_objects`) and server-side dry-runs
+        every apply, so RBAC, admission webhooks and schemas judge every object
+        before anything is written. ``assume_absent`` holds keys of objects that
+        cannot be dry-run yet (their namespace or CRD is created by the same
+        change); they are planned as created, as given. Returns a list of
+        :class:`Change`; raises :class:`ApiError` listing every refusal.
         """
-        if not known:
-            meta = obj.get("metadata") or {}
-            before = self.get(obj["apiVersion"], obj["kind"], meta.get("name"), meta.get("namespace"))
-        if before is None:
-            return "created", None, self._ssa(obj, dry_run=False, force_conflicts=force_conflicts)
-        predicted = self._ssa(obj, dry_run=True, force_conflicts=force_conflicts)
-        if not differs(before, predicted):
-            return "unchanged", before, before
-        if self.check_mode:
-            return "updated", before, predicted
-        return "updated", before, self._ssa(obj, dry_run=False, force_conflicts=force_conflicts)
+        pending = set(assume_absent)
+        live = self.live_objects([o for o in objs if self.key(o) not in pending])
+        changes, refused = [], []
+        for obj in objs:
+            key = self.key(obj)
+            if key in pending:
+                changes.append(Change(obj, "created", None, obj))
+                continue
+            before = live.get(key)
+            try:
+                predicted = self._ssa(obj, dry_run=True, force_conflicts=force_conflicts)
+            except ApiError as exc:
+                refused.append(exc)
+                continue
+            if before is None:
+                action = "created"
+            elif differs(before, predicted):
+                action = "updated"
+            else:
+                action, predicted = "unchanged", before
+            changes.append(Change(obj, action, before, predicted))
+        if refused:
+            status = refused[0].status if len({e.status for e in refused}) == 1 else 0
+            raise ApiError("{0} of {1} objects would be refused by the API server; nothing was written:\n- {2}".format(
+                len(refused), len(objs), "\n- ".join(e.msg for e in refused)), status=status)
+        return changes
+
+    def commit(self, changes, force_conflicts=False):
+        """Apply the planned changes that change something (nothing in check mode).
+
+        Returns the changes with ``after`` set to what the server stored.
+        """
+        done = []
+        for change in changes:
+            if change.action != "unchanged" and not self.check_mode:
+                change = change._replace(after=self._ssa(change.obj, dry_run=False,
+                                                         force_conflicts=force_conflicts))
+            done.append(change)
+        return done
+
+    def apply(self, obj, force_conflicts=False):
+        """Plan and commit one object: returns its :class:`Change`."""
+        return self.apply_all([obj], force_conflicts=force_conflicts)[0]
 
     def apply_all(self, objs, force_conflicts=False):
-        """Apply many objects, reading the live state with one list per kind and namespace.
-
-        Returns a list of ``(obj, action, before, after)``.
-        """
-        live = self.live_objects(objs)
-        out = []
-        for obj in objs:
-            before = live.get(self.key(obj))
-            action, before, after = self.apply(obj, before=before, known=True,
-                                               force_conflicts=force_conflicts)
-            out.append((obj, action, before, after))
-        return out
+        """Plan every object, then commit: nothing is written unless the server accepts all."""
+        return self.commit(self.plan(objs, force_conflicts=force_conflicts), force_conflicts=force_conflicts)
 
     def live_objects(self, objs):
         """Live copies of ``objs`` keyed by :meth:`key`: a GET for a lone object, else one list
@@ -381,6 +418,12 @@ def summarize(obj):
 
 class MeshModule(AnsibleK8SModule):
     """kubernetes.core's module wrapper: dependency checks and ``no_log`` for the auth options."""
+
+    def run_command(self, *args, **kwargs):
+        return self._module.run_command(*args, **kwargs)
+
+    def get_bin_path(self, *args, **kwargs):
+        return self._module.get_bin_path(*args, **kwargs)
 
 
 def run_module(spec, runner, **module_kwargs):

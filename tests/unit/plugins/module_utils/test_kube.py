@@ -27,19 +27,18 @@ def make(objects=(), check_mode=False):
 
 def test_apply_creates_then_second_apply_writes_nothing():
     k, client, _ = make()
-    action, before, after = k.apply(cm())
+    _, action, before, after = k.apply(cm())
     assert (action, before) == ("created", None)
     assert after["data"] == {"a": "1"}
     client.calls.clear()
-    action, before, after = k.apply(cm())
-    assert action == "unchanged"
+    assert k.apply(cm()).action == "unchanged"
     plain_writes = [kw for m, kw in client.writes() if kw.get("dry_run") != "All"]
     assert plain_writes == []
 
 
 def test_apply_updates_with_field_manager():
     k, client, _ = make([cm()])
-    action, before, after = k.apply(cm(data={"a": "2"}))
+    _, action, before, after = k.apply(cm(data={"a": "2"}))
     assert action == "updated"
     assert before["data"] == {"a": "1"} and after["data"] == {"a": "2"}
     managers = {kw["field_manager"] for m, kw in client.writes()}
@@ -48,8 +47,8 @@ def test_apply_updates_with_field_manager():
 
 def test_check_mode_sends_dry_run_all_and_never_a_plain_write():
     k, client, _ = make([cm(name="old")], check_mode=True)
-    assert k.apply(cm(name="new"))[0] == "created"
-    assert k.apply(cm(name="old", data={"a": "2"}))[0] == "updated"
+    assert k.apply(cm(name="new")).action == "created"
+    assert k.apply(cm(name="old", data={"a": "2"})).action == "updated"
     assert k.delete(cm(name="old")) is True
     writes = client.writes()
     assert len(writes) >= 3
@@ -73,6 +72,26 @@ def test_apply_all_reads_live_state_with_one_list_per_kind_and_namespace():
     assert reads == ["get"]
 
 
+def test_plan_is_all_or_nothing():
+    k, client, _ = make([cm(name="a")])
+    # discovery, one list, dry runs: a ok, b refused, c ok
+    client.fail(None, None, None, api_error(422, "Unprocessable Entity", "spec.weight: Invalid value"))
+    with pytest.raises(ApiError) as info:
+        k.apply_all([cm(name="a", data={"a": "2"}), cm(name="b"), cm(name="c")])
+    assert "1 of 3 objects would be refused by the API server; nothing was written" in info.value.msg
+    assert "ConfigMap demo/b" in info.value.msg and "spec.weight: Invalid value" in info.value.msg
+    assert [kw for m, kw in client.writes() if kw.get("dry_run") != "All"] == []
+    assert client.store[("v1", "ConfigMap", "demo", "a")]["data"] == {"a": "1"}
+
+
+def test_plan_assumes_pending_objects_absent_without_asking():
+    k, client, _ = make()
+    obj = cm(name="later", namespace="new-ns")
+    changes = k.plan([obj], assume_absent={k.key(obj)})
+    assert changes[0].action == "created" and changes[0].before is None
+    assert client.calls == []
+
+
 def test_list_follows_pagination():
     k, client, _ = make([cm(name="c%02d" % i) for i in range(5)])
     items = k.list("v1", "ConfigMap", namespace="demo", page_size=2)
@@ -88,7 +107,7 @@ def test_get_missing_is_none():
 def test_transient_error_is_retried_then_succeeds():
     k, client, slept = make()
     client.fail(None, api_error(503, "Service Unavailable"), ConnectionResetError(104, "reset"))
-    assert k.apply(cm())[0] == "created"
+    assert k.apply(cm()).action == "created"
     assert len(slept) == 2
     assert k.calls["retries"] == 2
 
