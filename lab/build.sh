@@ -18,6 +18,9 @@ root="$(dirname "$here")"
 cache="${MESHOPS_LAB_CACHE:-$HOME/.cache/meshops-lab}"
 bindir="$root/.lab/bin"
 mkdir -p "$cache/bin" "$bindir" "$root/.lab/logs"
+# One build at a time (a second caller waits, then finds the binaries cached).
+exec 9>"$cache/build.lock"
+flock 9
 export GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -trimpath" CGO_ENABLED=0
 build_date="2026-01-01T00:00:00Z"
 
@@ -92,6 +95,30 @@ build_istio() {
   x+=" -X istio.io/istio/pkg/version.buildStatus=Clean"
   gobuild istioctl "$ISTIO_VERSION" - "istio.io/istio/istioctl/cmd/istioctl@$ISTIO_MODULE_VERSION" "$x"
   gobuild pilot-discovery "$ISTIO_VERSION" - "istio.io/istio/pilot/cmd/pilot-discovery@$ISTIO_MODULE_VERSION" "$x"
+  istio_assets
+}
+
+# Istio's charts and addon manifests of the same release, for offline installs
+# (istio_install method helm, the addons role): .lab/istio/{charts,addons}.
+istio_assets() {
+  local src dest="$cache/istio-assets-$ISTIO_VERSION"
+  if [[ ! -d "$dest" ]]; then
+    src="$(go mod download -json "istio.io/istio@$ISTIO_MODULE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    [[ -d "$src/manifests/charts" ]] || { log "no Istio module source for $ISTIO_MODULE_VERSION"; return 1; }
+    local tmp
+    tmp="$(mktemp -d "$cache/tmp.XXXXXX")"
+    mkdir -p "$tmp/charts" "$tmp/addons"
+    cp -r "$src/manifests/charts/base" "$tmp/charts/base"
+    cp -r "$src/manifests/charts/istio-control/istio-discovery" "$tmp/charts/istiod"
+    cp -r "$src/manifests/charts/gateway" "$tmp/charts/gateway"
+    cp "$src"/samples/addons/{prometheus,grafana,jaeger,kiali}.yaml "$tmp/addons/"
+    chmod -R u+w "$tmp"
+    # The module source carries the placeholder chart version 1.0.0; stamp the real one.
+    sed -i "s/^version: .*/version: $ISTIO_VERSION/; s/^appVersion: .*/appVersion: $ISTIO_VERSION/" "$tmp"/charts/*/Chart.yaml
+    mv "$tmp" "$dest"
+  fi
+  mkdir -p "$root/.lab"
+  ln -sfn "$dest" "$root/.lab/istio-assets"
 }
 
 components=("$@")

@@ -236,12 +236,15 @@ nodes_ready() { [[ "$(kc get nodes -l type=kwok --no-headers | grep -cw Ready)" 
 # The Istio control plane runs on this host; the cluster gets the CRDs and webhooks of
 # Istio's external-control-plane ("remote") profile pointing at it.
 istio_up() {
+  # istiod reads the mesh config (ConfigMap istio) and the injection templates (ConfigMap
+  # istio-sidecar-injector) from the cluster, as an in-cluster istiod does: its working
+  # directory has no local copies, so what istio_install applies is what istiod uses.
   local dir="$lab/istiod"
-  mkdir -p "$dir/var/lib/istio/inject" "$dir/etc/istio/config"
+  mkdir -p "$dir"
   local stamp="$dir/cluster-config.sha"
   local want_sha
   want_sha="$(sha256sum "$here/istio/cluster.sh" "$here/versions.env" "$pki/ca.crt" | sha256sum | cut -c1-16)"
-  if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want_sha" ]] || ! kc get crd virtualservices.networking.istio.io >/dev/null 2>&1; then
+  if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want_sha" ]] || ! istio_cluster_config_present; then
     log "applying Istio CRDs, webhooks and istiod configuration"
     LAB_DIR="$lab" KUBECONFIG="$kubeconfig" WEBHOOK_PORT="$LAB_ISTIOD_WEBHOOK_PORT" bash "$here/istio/cluster.sh" \
       || die_component istiod "could not apply the Istio cluster configuration"
@@ -259,11 +262,17 @@ istio_up() {
       --secureGRPCAddr "127.0.0.1:$LAB_ISTIOD_SECURE_GRPC_PORT" \
       --monitoringAddr "127.0.0.1:$LAB_ISTIOD_MONITORING_PORT" --httpAddr "127.0.0.1:$LAB_ISTIOD_HTTP_PORT" \
       --tlsCertFile "$pki/istiod.crt" --tlsKeyFile "$pki/istiod.key" --caCertFile "$pki/ca.crt" \
-      --meshConfig "$dir/etc/istio/config/mesh" --domain cluster.local --keepaliveMaxServerConnectionAge 30m \
+      --meshConfig "$dir/no-local-mesh-config" --domain cluster.local --keepaliveMaxServerConnectionAge 30m \
       --log_output_level default:info
   )
   wait_for istiod curl -sf "http://127.0.0.1:$LAB_ISTIOD_HTTP_PORT/ready"
   wait_for istiod https_ok "https://127.0.0.1:$LAB_ISTIOD_WEBHOOK_PORT/ready"
+}
+
+istio_cluster_config_present() {
+  kc get crd virtualservices.networking.istio.io >/dev/null 2>&1 &&
+    kc get mutatingwebhookconfiguration istio-sidecar-injector >/dev/null 2>&1 &&
+    kc -n istio-system get configmap istio istio-sidecar-injector >/dev/null 2>&1
 }
 
 prometheus_up() {
@@ -284,6 +293,19 @@ EOF
 }
 
 write_env() {
+  # The values that keep an Istio installed into the lab pointing its webhooks at the
+  # lab's istiod (Istio's external-control-plane settings); the lab inventory and the
+  # integration tests pass them to istio_install.
+  local ca_b64
+  ca_b64="$(base64 -w0 <"$pki/ca.crt")"
+  cat >"$lab/istio-values.yaml" <<EOF
+istiodRemote:
+  injectionURL: https://127.0.0.1:$LAB_ISTIOD_WEBHOOK_PORT/inject
+  injectionCABundle: $ca_b64
+base:
+  validationURL: https://127.0.0.1:$LAB_ISTIOD_WEBHOOK_PORT/validate
+  validationCABundle: $ca_b64
+EOF
   cat >"$lab/env" <<EOF
 export KUBECONFIG="$kubeconfig"
 export K8S_AUTH_KUBECONFIG="$kubeconfig"
@@ -291,6 +313,8 @@ export PATH="$bin:\$PATH"
 export LAB_PROMETHEUS_URL="http://127.0.0.1:$LAB_PROMETHEUS_PORT"
 export LAB_ISTIOD_URL="https://127.0.0.1:$LAB_ISTIOD_WEBHOOK_PORT"
 export LAB_DIR="$lab"
+export LAB_ISTIO_VALUES="$lab/istio-values.yaml"
+export LAB_ISTIO_ASSETS="$lab/istio-assets"
 EOF
 }
 
@@ -368,6 +392,14 @@ cmd_status() {
   check prometheus curl -sf "http://127.0.0.1:$LAB_PROMETHEUS_PORT/-/ready"
   return $bad
 }
+
+mkdir -p "$lab"
+case "${1:-}" in up | down | reset)
+  # One lifecycle command at a time; a concurrent `up` waits and then finds the lab running.
+  exec 8>"$lab/lab.lock"
+  flock 8
+  ;;
+esac
 
 case "${1:-}" in
   up) cmd_up ;;

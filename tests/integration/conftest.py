@@ -14,10 +14,12 @@ __metaclass__ = type
 import json
 import os
 import subprocess
+import sys
 import time
 import uuid
 
 import pytest
+import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -58,6 +60,73 @@ class Lab:
                 raise AssertionError("timed out after {0}s waiting for {1}".format(timeout, what))
             time.sleep(delay)
             delay = min(delay * 1.5, 2.0)
+
+
+def collections_path():
+    """A fresh copy of the collection in an ansible_collections tree (scripts/collection-tree.sh)."""
+    out = subprocess.run([os.path.join(ROOT, "scripts", "collection-tree.sh"), os.path.join(ROOT, "build")],
+                         check=True, capture_output=True, text=True,
+                         env=dict(os.environ, VENV_PYTHON=sys.executable)).stdout.strip().splitlines()[-1]
+    return os.path.dirname(os.path.dirname(os.path.dirname(out)))
+
+
+class Ansible:
+    """Runs modules and playbooks of this collection through ansible itself, on localhost."""
+
+    def __init__(self, lab, collections):
+        self.lab = lab
+        self.env = dict(lab.env, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+                        ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_NOCOLOR="1",
+                        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+                        ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
+
+    def module(self, name, args=None, check=False, diff=False, timeout=600):
+        """Run one module; returns its result dict (``failed`` set on failure)."""
+        argv = ["ansible", "localhost", "-c", "local", "-m", name, "-a", json.dumps(args or {})]
+        if check:
+            argv.append("--check")
+        if diff:
+            argv.append("--diff")
+        proc = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout)
+        try:
+            out = json.loads(proc.stdout)
+            return out["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        except (ValueError, KeyError, IndexError):
+            raise AssertionError("ansible {0} printed no result (rc {1}):\n{2}\n{3}".format(
+                name, proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:]))
+
+    def playbook(self, path, extra_vars=None, check=False, diff=False, inventory=None, timeout=1200):
+        """Run a playbook; returns (rc, stats per host, full json)."""
+        argv = ["ansible-playbook", path, "-i", inventory or "localhost,", "-c", "local"]
+        if extra_vars:
+            argv += ["-e", json.dumps(extra_vars)]
+        if check:
+            argv.append("--check")
+        if diff:
+            argv.append("--diff")
+        proc = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout)
+        try:
+            out = json.loads(proc.stdout)
+        except ValueError:
+            raise AssertionError("ansible-playbook {0} printed no JSON (rc {1}):\n{2}\n{3}".format(
+                path, proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:]))
+        return proc.returncode, out["stats"], out
+
+
+@pytest.fixture(scope="session")
+def ansible(lab):
+    return Ansible(lab, collections_path())
+
+
+@pytest.fixture(scope="session")
+def lab_istio_values(lab):
+    """Values that keep an istio_install into the lab pointing at the lab's istiod ({} on a real cluster)."""
+    path = lab.env.get("LAB_ISTIO_VALUES")
+    if not path:
+        return {}
+    with open(path) as handle:
+        return yaml.safe_load(handle)
 
 
 def _lab_env():
