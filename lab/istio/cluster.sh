@@ -34,7 +34,7 @@ for d in docs:
         out.append(d)
 yaml.safe_dump_all(out, sys.stdout)
 PY
-crds="$("$python" -c 'import sys,yaml; print(" ".join(d["metadata"]["name"] for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"]=="CustomResourceDefinition"))' "$rendered")"
+mapfile -t crds < <("$python" -c 'import sys,yaml; print("\n".join("crd/" + d["metadata"]["name"] for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"]=="CustomResourceDefinition"))' "$rendered")
 # CRDs and the namespace first, so the ConfigMaps and webhooks have somewhere to go.
 "$python" -c '
 import sys, yaml
@@ -44,6 +44,5 @@ yaml.safe_dump_all(first, open(sys.argv[2], "w"))
 yaml.safe_dump_all([d for d in docs if d not in first], open(sys.argv[3], "w"))
 ' "$rendered" "$LAB_DIR/istiod/first.yaml" "$LAB_DIR/istiod/second.yaml"
 kubectl apply --server-side --force-conflicts --field-manager meshops-lab -f "$LAB_DIR/istiod/first.yaml" >/dev/null
-# shellcheck disable=SC2086
-kubectl wait --for condition=Established --timeout 60s $(printf 'crd/%s ' $crds) >/dev/null
+kubectl wait --for condition=Established --timeout 60s "${crds[@]}" >/dev/null
 kubectl apply --server-side --force-conflicts --field-manager meshops-lab -f "$LAB_DIR/istiod/second.yaml" >/dev/null

@@ -99,8 +99,8 @@ def present(module, kube, params):
             older = False
         if older:
             raise InputError("Istio {0} is installed (revision {1}); installing {2} would downgrade it. "
-                             "Set allow_downgrade to do so.".format(running, istio.revision_name(revision),
-                                                                   tool_version))
+                             "Set allow_downgrade to do so.".format(
+                                 running, istio.revision_name(revision), tool_version))
 
     crds = [o for o in rendered if istio.is_crd(o)]
     rest = [o for o in rendered if not istio.is_crd(o) and o.get("kind") != "Namespace"]
@@ -119,7 +119,9 @@ def present(module, kube, params):
     live = kube.live_objects([o for o in rest if kube.key(o) not in pending])
     rest = [istio.without_runtime_fields(o, live.get(kube.key(o))) for o in rest]
     force = params["force_conflicts"]
-    changes = kube.plan(crds + namespaces + rest, force_conflicts=force, assume_absent=pending)
+    live.update(live_ns)
+    live.update(kube.live_objects(crds))
+    changes = kube.plan(crds + namespaces + rest, force_conflicts=force, assume_absent=pending, live=live)
 
     wanted = set(kube.key(o) for o in rendered)
     prune = []
@@ -170,7 +172,7 @@ def absent(module, kube, params):
     revision = params.get("revision") or ""
     targets = find_installed(kube, revision)
     if params["purge"]:
-        targets += [o for o in kube.list(*istio.CRD, label_selector=istio.COMPONENT_LABEL)]
+        targets += kube.list(*istio.CRD, label_selector=istio.COMPONENT_LABEL)
     # Delete workloads and webhooks before the RBAC and CRDs they need.
     order = {"MutatingWebhookConfiguration": 0, "ValidatingWebhookConfiguration": 0, "Deployment": 1,
              "CustomResourceDefinition": 9}
@@ -201,4 +203,3 @@ def run(module, kube):
             exc.msg += " (the credentials in use lack an RBAC permission istio_install needs)"
             exc.args = (exc.msg,)
         raise
-

@@ -178,8 +178,7 @@ class IstioctlRenderer(Renderer):
         """The profiles this istioctl renders (probed; used only to explain an unknown profile)."""
         known = []
         for name in KNOWN_PROFILES:
-            rc, _, _ = self.module.run_command([self.path, "manifest", "generate", "--set", "profile=" + name])
-            if rc == 0:
+            if self.module.run_command([self.path, "manifest", "generate", "--set", "profile=" + name])[0] == 0:
                 known.append(name)
         return known
 
@@ -333,4 +332,3 @@ def without_runtime_fields(obj, live):
         if not client.get("caBundle"):
             client.pop("caBundle", None)
     return obj
-

@@ -232,18 +232,20 @@ class Kube:
                 exc.args = (exc.msg,)
             raise
 
-    def plan(self, objs, force_conflicts=False, assume_absent=()):
+    def plan(self, objs, force_conflicts=False, assume_absent=(), live=None):
         """Ask the server what applying ``objs`` would do, writing nothing.
 
         Reads the live state (see :meth:`live_objects`) and server-side dry-runs
         every apply, so RBAC, admission webhooks and schemas judge every object
         before anything is written. ``assume_absent`` holds keys of objects that
         cannot be dry-run yet (their namespace or CRD is created by the same
-        change); they are planned as created, as given. Returns a list of
+        change); they are planned as created, as given. ``live`` is the live
+        state when the caller has read it already. Returns a list of
         :class:`Change`; raises :class:`ApiError` listing every refusal.
         """
         pending = set(assume_absent)
-        live = self.live_objects([o for o in objs if self.key(o) not in pending])
+        if live is None:
+            live = self.live_objects([o for o in objs if self.key(o) not in pending])
         changes, refused = [], []
         for obj in objs:
             key = self.key(obj)

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 module: istio_install
 short_description: Install, upgrade or remove Istio idempotently
 version_added: 0.1.0
-author: meshops.istio contributors
+author: meshops.istio contributors (@meshops)
 description:
   - Renders an Istio installation with C(istioctl manifest generate) or with C(helm template) of Istio's
     C(base), C(istiod) and C(gateway) charts, and applies it with server-side apply (field manager C(meshops)).

@@ -33,7 +33,7 @@ class Lab:
 
     def run(self, *args, check=True, input=None, timeout=120):
         """Run a command with the lab's PATH and KUBECONFIG; returns CompletedProcess."""
-        proc = subprocess.run(list(args), env=self.env, input=input, capture_output=True, text=True,
+        proc = subprocess.run(list(args), env=self.env, input=input, capture_output=True, text=True, check=False,
                               timeout=timeout)
         if check and proc.returncode != 0:
             raise AssertionError("{0} failed ({1}):\n{2}\n{3}".format(
@@ -88,7 +88,7 @@ class Ansible:
             argv.append("--check")
         if diff:
             argv.append("--diff")
-        proc = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
         try:
             out = json.loads(proc.stdout)
             return out["plays"][0]["tasks"][0]["hosts"]["localhost"]
@@ -105,7 +105,7 @@ class Ansible:
             argv.append("--check")
         if diff:
             argv.append("--diff")
-        proc = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
         try:
             out = json.loads(proc.stdout)
         except ValueError:
@@ -139,7 +139,7 @@ def _lab_env():
     with open(os.path.join(ROOT, ".lab", "env")) as handle:
         for line in handle:
             if line.startswith("export "):
-                key, _, value = line[len("export "):].strip().partition("=")
+                key, dummy, value = line[len("export "):].strip().partition("=")
                 value = value.strip('"').replace("$PATH", os.environ.get("PATH", ""))
                 env[key] = value
     return env, False

@@ -162,15 +162,15 @@ def test_bad_input_fails_before_any_write(lab, ansible, base_args, namespace, tm
         path = tmp_path / "unreachable.kubeconfig"
         path.write_text(json.dumps({
             "apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": "gone", "cluster": {"server": "https://127.0.0.1:1",
-                                                       "insecure-skip-tls-verify": True}}],
+            "clusters": [{"name": "gone",
+                          "cluster": {"server": "https://127.0.0.1:1", "insecure-skip-tls-verify": True}}],
             "users": [{"name": "u", "user": {"token": "t"}}],
             "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "u"}}],
             "current-context": "gone"}))
         args["kubeconfig"] = str(path)
         expect = ["the Kubernetes API server cannot be reached"]
     else:
-        args["kubeconfig"], _ = restricted_kubeconfig(lab, namespace, tmp_path)
+        args["kubeconfig"] = restricted_kubeconfig(lab, namespace, tmp_path)[0]
         expect = ["HTTP 403", "forbidden", "lack an RBAC permission", "nothing was written"]
     before = istio_objects(lab)
     result = ansible.module(MODULE, args)

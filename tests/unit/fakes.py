@@ -32,6 +32,18 @@ def merge(base, patch):
     return out
 
 
+def matches(obj, selector):
+    """Equality and existence label selectors: 'a,b=c'."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    for term in (selector or "").split(","):
+        if not term:
+            continue
+        key, eq, value = term.partition("=")
+        if key not in labels or (eq and labels[key] != value):
+            return False
+    return True
+
+
 class FakeResource:
     def __init__(self, api_version, kind):
         self.api_version, self.kind = api_version, kind
@@ -82,6 +94,8 @@ class FakeClient:
         meta["resourceVersion"] = str(self.rv)
         meta.setdefault("uid", "uid-" + meta["name"])
         meta["managedFields"] = [{"manager": "meshops", "time": "t%d" % self.rv}]
+        if obj.get("kind") == "CustomResourceDefinition":  # the apiextensions server establishes it
+            obj["status"] = {"conditions": [{"type": "Established", "status": "True"}]}
         self.store[(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"])] = obj
 
     def get(self, res, name=None, namespace=None, **kwargs):
@@ -92,7 +106,8 @@ class FakeClient:
                 raise api_error(404, "Not Found", "%s %s not found" % (res.kind, name))
             return copy.deepcopy(obj)
         items = [copy.deepcopy(o) for (a, k, ns, n), o in sorted(self.store.items(), key=lambda kv: str(kv[0]))
-                 if a == res.api_version and k == res.kind and (namespace is None or ns == namespace)]
+                 if a == res.api_version and k == res.kind and (namespace is None or ns == namespace)
+                 and matches(o, kwargs.get("label_selector"))]
         limit, start = kwargs.get("limit"), int(kwargs.get("_continue") or 0)
         page = items[start:start + limit] if limit else items[start:]
         more = limit and start + limit < len(items)
@@ -131,8 +146,6 @@ class FakeModule:
 
     def debug(self, msg):
         self.debugs.append(msg)
-
-
 
 
 def cm(name="app", namespace="demo", data=None):

@@ -26,10 +26,10 @@ def make(objects=(), check_mode=False):
 
 
 def test_apply_creates_then_second_apply_writes_nothing():
-    k, client, _ = make()
-    _, action, before, after = k.apply(cm())
-    assert (action, before) == ("created", None)
-    assert after["data"] == {"a": "1"}
+    k, client, dummy = make()
+    change = k.apply(cm())
+    assert (change.action, change.before) == ("created", None)
+    assert change.after["data"] == {"a": "1"}
     client.calls.clear()
     assert k.apply(cm()).action == "unchanged"
     plain_writes = [kw for m, kw in client.writes() if kw.get("dry_run") != "All"]
@@ -37,16 +37,16 @@ def test_apply_creates_then_second_apply_writes_nothing():
 
 
 def test_apply_updates_with_field_manager():
-    k, client, _ = make([cm()])
-    _, action, before, after = k.apply(cm(data={"a": "2"}))
-    assert action == "updated"
-    assert before["data"] == {"a": "1"} and after["data"] == {"a": "2"}
+    k, client, dummy = make([cm()])
+    change = k.apply(cm(data={"a": "2"}))
+    assert change.action == "updated"
+    assert change.before["data"] == {"a": "1"} and change.after["data"] == {"a": "2"}
     managers = {kw["field_manager"] for m, kw in client.writes()}
     assert managers == {"meshops"}
 
 
 def test_check_mode_sends_dry_run_all_and_never_a_plain_write():
-    k, client, _ = make([cm(name="old")], check_mode=True)
+    k, client, dummy = make([cm(name="old")], check_mode=True)
     assert k.apply(cm(name="new")).action == "created"
     assert k.apply(cm(name="old", data={"a": "2"})).action == "updated"
     assert k.delete(cm(name="old")) is True
@@ -65,7 +65,7 @@ def test_check_mode_skips_waits():
 
 def test_apply_all_reads_live_state_with_one_list_per_kind_and_namespace():
     objs = [cm(name="c%d" % i) for i in range(7)]
-    k, client, _ = make(objs[:3])
+    k, client, dummy = make(objs[:3])
     results = k.apply_all(objs)
     assert [r[1] for r in results] == ["unchanged"] * 3 + ["created"] * 4
     reads = [m for m, kw in client.calls if m == "get"]
@@ -73,7 +73,7 @@ def test_apply_all_reads_live_state_with_one_list_per_kind_and_namespace():
 
 
 def test_plan_is_all_or_nothing():
-    k, client, _ = make([cm(name="a")])
+    k, client, dummy = make([cm(name="a")])
     # discovery, one list, dry runs: a ok, b refused, c ok
     client.fail(None, None, None, api_error(422, "Unprocessable Entity", "spec.weight: Invalid value"))
     with pytest.raises(ApiError) as info:
@@ -85,7 +85,7 @@ def test_plan_is_all_or_nothing():
 
 
 def test_plan_assumes_pending_objects_absent_without_asking():
-    k, client, _ = make()
+    k, client, dummy = make()
     obj = cm(name="later", namespace="new-ns")
     changes = k.plan([obj], assume_absent={k.key(obj)})
     assert changes[0].action == "created" and changes[0].before is None
@@ -93,14 +93,14 @@ def test_plan_assumes_pending_objects_absent_without_asking():
 
 
 def test_list_follows_pagination():
-    k, client, _ = make([cm(name="c%02d" % i) for i in range(5)])
+    k, client, dummy = make([cm(name="c%02d" % i) for i in range(5)])
     items = k.list("v1", "ConfigMap", namespace="demo", page_size=2)
     assert [i["metadata"]["name"] for i in items] == ["c00", "c01", "c02", "c03", "c04"]
     assert len([m for m, kw in client.calls if m == "get"]) == 3
 
 
 def test_get_missing_is_none():
-    k, _, _ = make()
+    k = make()[0]
     assert k.get("v1", "ConfigMap", "nope", "demo") is None
 
 
@@ -146,7 +146,7 @@ def test_conflict_and_invalid_are_not_retried(status, reason):
 
 
 def test_forbidden_names_object_and_server_message():
-    k, client, _ = make()
+    k, client, dummy = make()
     client.fail(None, api_error(403, "Forbidden", 'configmaps "web" is forbidden: User "bob" cannot get'))
     with pytest.raises(ApiError) as info:
         k.get("v1", "ConfigMap", "web", "shop")
@@ -155,7 +155,7 @@ def test_forbidden_names_object_and_server_message():
 
 
 def test_cluster_scoped_objects_are_named_without_namespace():
-    k, client, _ = make()
+    k, client, dummy = make()
     client.fail(None, api_error(422, "Unprocessable Entity", "bad"))
     ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}
     with pytest.raises(ApiError) as info:
@@ -164,7 +164,7 @@ def test_cluster_scoped_objects_are_named_without_namespace():
 
 
 def test_delete_missing_is_false():
-    k, _, _ = make()
+    k = make()[0]
     assert k.delete(cm()) is False
 
 

@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+"""The istio_install runner over a fake API server and a fake renderer."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+import pytest
+
+from ansible_collections.meshops.istio.plugins.module_utils import install, istio
+from ansible_collections.meshops.istio.plugins.module_utils.errors import InputError
+from ansible_collections.meshops.istio.plugins.module_utils.kube import Kube
+from ansible_collections.meshops.istio.tests.unit.fakes import FakeClient, FakeModule
+
+LABELS = {"operator.istio.io/component": "Pilot", "istio.io/rev": "default"}
+
+
+def rendered(tag="1.30.1", mesh="defaultConfig: {}"):
+    return [
+        {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+         "metadata": {"name": "virtualservices.networking.istio.io", "labels": {"operator.istio.io/component": "Base"}},
+         "spec": {"group": "networking.istio.io"}},
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": "istio", "namespace": "istio-system", "labels": dict(LABELS)}, "data": {"mesh": mesh}},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": "istiod", "namespace": "istio-system", "labels": dict(LABELS, app="istiod")},
+         "spec": {"replicas": 1, "template": {"spec": {"containers": [
+             {"name": "discovery", "image": "docker.io/istio/pilot:" + tag}]}}}},
+    ]
+
+
+class FakeRenderer:
+    tool = "istioctl"
+    path = "/fake/istioctl"
+
+    def __init__(self, version="1.30.1", objs=None):
+        self._version, self.objs = version, objs if objs is not None else rendered()
+
+    def version(self):
+        return self._version
+
+    def render(self, opts):
+        return copy.deepcopy(self.objs)
+
+
+def params(**kw):
+    base = dict(state="present", method="istioctl", version=None, allow_downgrade=False, profile="default",
+                revision="", values={}, mesh_config={}, set=[], operator=None, prune=True, purge=False,
+                force_conflicts=True, wait=False, wait_timeout=5)
+    base.update(kw)
+    return base
+
+
+@pytest.fixture
+def world(monkeypatch):
+    state = {"renderer": FakeRenderer()}
+    monkeypatch.setattr(istio, "renderer_for", lambda module, p: state["renderer"])
+    client = FakeClient()
+    return state, client
+
+
+def run(client, check=False, **kw):
+    module = FakeModule(check_mode=check)
+    module.params = params(**kw)
+    return install.run(module, Kube(module, client=client, sleep=lambda s: None))
+
+
+def plain_writes(client):
+    return [(m, kw.get("name")) for m, kw in client.writes() if kw.get("dry_run") != "All"]
+
+
+def test_install_then_rerun_writes_nothing(world):
+    client = world[1]
+    first = run(client)
+    assert first["changed"] is True
+    assert first["counts"]["created"] == 4  # CRD, namespace, ConfigMap, Deployment
+    client.calls.clear()
+    second = run(client)
+    assert second["changed"] is False
+    assert second["objects"] == []
+    assert plain_writes(client) == []
+
+
+def test_check_mode_only_dry_runs(world):
+    client = world[1]
+    result = run(client, check=True)
+    assert result["changed"] is True
+    assert plain_writes(client) == []
+    assert client.store == {}
+
+
+def test_one_changed_value_touches_one_object(world):
+    state, client = world
+    run(client)
+    state["renderer"] = FakeRenderer(objs=rendered(mesh="enableTracing: true"))
+    client.calls.clear()
+    result = run(client)
+    assert [(o["kind"], o["action"]) for o in result["objects"]] == [("ConfigMap", "updated")]
+    assert plain_writes(client) == [("server_side_apply", "istio")]
+
+
+def test_objects_no_longer_rendered_are_pruned(world):
+    state, client = world
+    extra = {"apiVersion": "v1", "kind": "ServiceAccount",
+             "metadata": {"name": "old-sa", "namespace": "istio-system", "labels": dict(LABELS)}}
+    state["renderer"] = FakeRenderer(objs=rendered() + [extra])
+    run(client)
+    state["renderer"] = FakeRenderer()
+    result = run(client)
+    assert [(o["name"], o["action"]) for o in result["objects"]] == [("old-sa", "pruned")]
+    assert ("v1", "ServiceAccount", "istio-system", "old-sa") not in client.store
+
+
+def test_downgrade_is_refused_before_any_write(world):
+    state, client = world
+    state["renderer"] = FakeRenderer(version="1.30.1", objs=rendered(tag="1.30.1"))
+    run(client)
+    state["renderer"] = FakeRenderer(version="1.29.2", objs=rendered(tag="1.29.2"))
+    client.calls.clear()
+    with pytest.raises(InputError) as info:
+        run(client)
+    assert "Istio 1.30.1 is installed" in info.value.msg and "allow_downgrade" in info.value.msg
+    assert plain_writes(client) == []
+    assert run(client, allow_downgrade=True)["changed"] is True
+
+
+def test_version_mismatch_is_refused(world):
+    client = world[1]
+    with pytest.raises(InputError) as info:
+        run(client, version="1.28")
+    assert "version 1.28 was asked but istioctl at /fake/istioctl renders Istio 1.30.1" in info.value.msg
+    assert client.calls == []
+
+
+def test_absent_removes_only_the_revision_and_keeps_crds(world):
+    client = world[1]
+    run(client)
+    canary = [o for o in rendered() if o["kind"] != "CustomResourceDefinition"]
+    for obj in canary:
+        obj["metadata"]["name"] += "-canary"
+        obj["metadata"]["labels"]["istio.io/rev"] = "canary"
+        client._put(obj)
+    result = run(client, state="absent", revision="canary")
+    assert sorted(o["name"] for o in result["objects"]) == ["istio-canary", "istiod-canary"]
+    names = sorted(k[3] for k in client.store)
+    assert names == ["istio", "istio-system", "istiod", "virtualservices.networking.istio.io"]
