@@ -165,6 +165,9 @@ apiserver_up() {
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-cluster-ip-range "$SERVICE_CIDR" \
     --authorization-mode RBAC --allow-privileged=true \
+    --requestheader-client-ca-file "$pki/ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
     --profiling=false --endpoint-reconciler-type=none
   wait_for kube-apiserver https_ok "https://127.0.0.1:$LAB_APISERVER_PORT/readyz" "$pki/admin.crt" "$pki/admin.key"
 }
@@ -178,7 +181,7 @@ controller_manager_up() {
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
     --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
     --service-cluster-ip-range "$SERVICE_CIDR" --allocate-node-cidrs=false \
-    --controllers '*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller'
+    --controllers '*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller'
   wait_for kube-controller-manager https_ok_insecure "https://127.0.0.1:$LAB_CONTROLLER_MANAGER_PORT/healthz"
 }
 
@@ -225,13 +228,17 @@ kwok_up() {
   wait_for kwok curl -sf "http://127.0.0.1:$LAB_KWOK_PORT/healthz"
   local want
   want=$(nodes_yaml | grep -c '^kind: Node')
-  if [[ "$(kc get nodes -l type=kwok --no-headers 2>/dev/null | grep -cw Ready || true)" != "$want" ]]; then
+  if ! nodes_ready "$want" 2>/dev/null; then
     nodes_yaml | kc apply --server-side --field-manager meshops-lab -f - >/dev/null
     wait_for kwok nodes_ready "$want"
   fi
 }
 
-nodes_ready() { [[ "$(kc get nodes -l type=kwok --no-headers | grep -cw Ready)" == "$1" ]]; }
+# Ready, and without the not-ready taint the node-lifecycle controller lifts once it sees them Ready.
+nodes_ready() {
+  [[ "$(kc get nodes -l type=kwok --no-headers | grep -cw Ready)" == "$1" ]] &&
+    [[ -z "$(kc get nodes -l type=kwok -o jsonpath='{.items[*].spec.taints}')" ]]
+}
 
 # The Istio control plane runs on this host; the cluster gets the CRDs and webhooks of
 # Istio's external-control-plane ("remote") profile pointing at it.
@@ -406,5 +413,6 @@ case "${1:-}" in
   down) cmd_down ;;
   reset) cmd_reset ;;
   status) cmd_status ;;
+  _step) shift; mkdir -p "$logs" "$run" "$data"; for f in "$@"; do "$f"; done ;; # debugging: run single steps
   *) echo "usage: $0 up|down|reset|status" >&2; exit 2 ;;
 esac
