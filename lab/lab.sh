@@ -52,7 +52,8 @@ start() { # NAME CMD...: start in the background, logging, unless already runnin
   local name=$1; shift
   if running "$name"; then return 0; fi
   log "starting $name"
-  nohup "$@" >>"$logs/$name.log" 2>&1 </dev/null &
+  # 8>&-: the lock of this script must not be inherited by the long-running processes.
+  nohup "$@" >>"$logs/$name.log" 2>&1 </dev/null 8>&- &
   echo $! >"$run/$name.pid"
 }
 

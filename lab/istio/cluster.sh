@@ -19,10 +19,21 @@ python="$(dirname "$(dirname "$here")")/.venv/bin/python"
 ca_b64="$(base64 -w0 <"$LAB_DIR/pki/ca.crt")"
 url="https://127.0.0.1:$WEBHOOK_PORT"
 rendered="$LAB_DIR/istiod/cluster.yaml"
-istioctl manifest generate --set profile=default \
-  --set "values.istiodRemote.injectionURL=$url/inject" --set "values.istiodRemote.injectionCABundle=$ca_b64" \
-  --set "values.base.validationURL=$url/validate" --set "values.base.validationCABundle=$ca_b64" \
-  >"$LAB_DIR/istiod/rendered.yaml"
+cat >"$LAB_DIR/istiod/iop.yaml" <<EOF
+apiVersion: install.istio.io/v1alpha1
+kind: IstioOperator
+spec:
+  profile: default
+  values:
+    defaultRevision: default
+    istiodRemote:
+      injectionURL: $url/inject
+      injectionCABundle: $ca_b64
+    base:
+      validationURL: $url/validate
+      validationCABundle: $ca_b64
+EOF
+istioctl manifest generate -f "$LAB_DIR/istiod/iop.yaml" >"$LAB_DIR/istiod/rendered.yaml"
 "$python" - "$LAB_DIR/istiod/rendered.yaml" >"$rendered" <<'PY'
 import sys, yaml
 keep_kinds = {"CustomResourceDefinition", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}

@@ -35,11 +35,11 @@ def install_selector(revision):
     return "{0},{1}={2}".format(istio.COMPONENT_LABEL, istio.REVISION_LABEL, istio.revision_name(revision))
 
 
-def find_installed(kube, revision, kinds=istio.INSTALL_KINDS):
+def find_installed(kube, revision, kinds=istio.INSTALL_KINDS, label_selector=None):
     """Objects of this revision's install, found by Istio's own labels (one list per kind)."""
     found = []
     for api_version, kind in kinds:
-        found.extend(kube.list(api_version, kind, label_selector=install_selector(revision)))
+        found.extend(kube.list(api_version, kind, label_selector=label_selector or install_selector(revision)))
     return found
 
 
@@ -71,6 +71,21 @@ def readiness(kube, objs, timeout, wait):
                                            for w in live.get("webhooks") or [])
         ready["webhooks"] = ok
     return ready
+
+
+def check_other_revisions(objs, live, kube, revision, take_over):
+    """Refuse to take over objects another revision owns (a gateway rendered by both, say)."""
+    mine = istio.revision_name(revision)
+    taken = []
+    for obj in objs:
+        current = live.get(kube.key(obj))
+        owner = ((current or {}).get("metadata", {}).get("labels") or {}).get(istio.REVISION_LABEL)
+        if owner and owner != mine:
+            taken.append("{0} (revision {1})".format(ref(obj), owner))
+    if taken and not take_over:
+        raise InputError("installing revision {0} would take over objects of another revision: {1}. Leave their "
+                         "component out (for example ingress_gateway: false) or set take_over to move them to "
+                         "revision {0}".format(mine, ", ".join(taken)))
 
 
 def summary(changes, pruned):
@@ -117,6 +132,7 @@ def present(module, kube, params):
             pending.add(kube.key(obj))
 
     live = kube.live_objects([o for o in rest if kube.key(o) not in pending])
+    check_other_revisions(rest, live, kube, revision, params["take_over"])
     rest = [istio.without_runtime_fields(o, live.get(kube.key(o))) for o in rest]
     force = params["force_conflicts"]
     live.update(live_ns)
@@ -168,9 +184,30 @@ def present(module, kube, params):
     return result
 
 
+def revision_specific(obj, revision):
+    """True when the object's name carries the revision (istiod-canary, istiod-clusterrole-canary-istio-system):
+    revision-specific objects Istio renders without its labels; shared ones (istio-reader-service-account)
+    carry no revision in their name."""
+    name = (obj.get("metadata") or {}).get("name", "")
+    return bool(revision) and ("-{0}-".format(revision) in name or name.endswith("-" + revision))
+
+
 def absent(module, kube, params):
     revision = params.get("revision") or ""
-    targets = find_installed(kube, revision)
+    targets = find_installed(kube, revision, label_selector="{0}={1}".format(
+        istio.REVISION_LABEL, istio.revision_name(revision)))
+    seen = set(kube.key(o) for o in targets)
+    # What Istio renders for the revision without its labels (RBAC, service account): by rendering it.
+    renderer = istio.renderer_for(module, params)
+    for obj in renderer.render(dict(params, revision=revision)):
+        if istio.is_crd(obj) or kube.key(obj) in seen:
+            continue
+        if revision and not revision_specific(obj, revision):
+            continue
+        found = kube.live_objects([obj]).get(kube.key(obj))
+        if found:
+            targets.append(found)
+            seen.add(kube.key(found))
     if params["purge"]:
         targets += kube.list(*istio.CRD, label_selector=istio.COMPONENT_LABEL)
     # Delete workloads and webhooks before the RBAC and CRDs they need.

@@ -149,8 +149,12 @@ class IstioctlRenderer(Renderer):
             spec["components"] = components
         if opts.get("mesh_config"):
             spec["meshConfig"] = opts["mesh_config"]
-        if opts.get("values"):
-            spec["values"] = opts["values"]
+        values = dict(opts.get("values") or {})
+        if not opts.get("revision"):
+            # As `istioctl install` does for the default revision (and the base chart's default):
+            # its validator (istiod-default-validator) also judges objects without istio.io/rev.
+            values.setdefault("defaultRevision", "default")
+        spec["values"] = values
         iop = {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "spec": spec}
         return deep_merge(iop, opts.get("operator") or {})
 

@@ -19,6 +19,8 @@ description:
     server, so nothing is written unless the API server accepts the whole installation.
   - Objects of this installation (or revision) that are no longer rendered are pruned; they are found by
     Istio's own labels C(operator.istio.io/component) and C(istio.io/rev).
+  - O(state=absent) removes the objects labelled C(istio.io/rev) with the revision, and the revision-specific
+    objects Istio renders without that label (their names carry the revision), found by rendering the revision.
   - A second run with the same inputs writes nothing and reports C(changed=false).
   - The webhooks' C(caBundle) and the validating webhook's C(failurePolicy) are left to istiod once the
     objects exist, so reruns do not fight istiod over them.
@@ -111,6 +113,12 @@ options:
   purge:
     description: With O(state=absent), also delete Istio's CustomResourceDefinitions (and so every Istio
       resource in the cluster).
+    type: bool
+    default: false
+  take_over:
+    description:
+      - Allow this installation to take over objects another revision owns (label C(istio.io/rev)), such as
+        a gateway both render. Without it such an installation fails before any write, naming the objects.
     type: bool
     default: false
   force_conflicts:
@@ -251,6 +259,7 @@ def main():
         chart_version=dict(type="str"),
         prune=dict(type="bool", default=True),
         purge=dict(type="bool", default=False),
+        take_over=dict(type="bool", default=False),
         force_conflicts=dict(type="bool", default=True),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=300),

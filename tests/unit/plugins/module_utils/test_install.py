@@ -48,7 +48,7 @@ class FakeRenderer:
 def params(**kw):
     base = dict(state="present", method="istioctl", version=None, allow_downgrade=False, profile="default",
                 revision="", values={}, mesh_config={}, set=[], operator=None, prune=True, purge=False,
-                force_conflicts=True, wait=False, wait_timeout=5)
+                force_conflicts=True, take_over=False, wait=False, wait_timeout=5)
     base.update(kw)
     return base
 
@@ -134,15 +134,45 @@ def test_version_mismatch_is_refused(world):
     assert client.calls == []
 
 
-def test_absent_removes_only_the_revision_and_keeps_crds(world):
-    client = world[1]
-    run(client)
-    canary = [o for o in rendered() if o["kind"] != "CustomResourceDefinition"]
-    for obj in canary:
+def canary_objects():
+    objs = [o for o in rendered() if o["kind"] != "CustomResourceDefinition"]
+    for obj in objs:
         obj["metadata"]["name"] += "-canary"
         obj["metadata"]["labels"]["istio.io/rev"] = "canary"
-        client._put(obj)
+    # Istio renders the revision's RBAC without its labels; the name carries the revision.
+    objs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                 "metadata": {"name": "istiod-clusterrole-canary-istio-system"}})
+    # and shares some objects between revisions
+    objs.append({"apiVersion": "v1", "kind": "ServiceAccount",
+                 "metadata": {"name": "istio-reader-service-account", "namespace": "istio-system"}})
+    return objs
+
+
+def test_absent_removes_only_the_revision_and_keeps_crds(world):
+    state, client = world
+    run(client)
+    state["renderer"] = FakeRenderer(objs=canary_objects())
+    run(client, revision="canary")
     result = run(client, state="absent", revision="canary")
-    assert sorted(o["name"] for o in result["objects"]) == ["istio-canary", "istiod-canary"]
+    assert sorted(o["name"] for o in result["objects"]) == [
+        "istio-canary", "istiod-canary", "istiod-clusterrole-canary-istio-system"]
     names = sorted(k[3] for k in client.store)
-    assert names == ["istio", "istio-system", "istiod", "virtualservices.networking.istio.io"]
+    assert names == ["istio", "istio-reader-service-account", "istio-system", "istiod",
+                     "virtualservices.networking.istio.io"]
+
+
+def test_taking_over_another_revisions_object_is_refused(world):
+    state, client = world
+    run(client)
+    other = rendered()
+    for obj in other:
+        if obj["kind"] == "Deployment":
+            obj["metadata"]["labels"]["istio.io/rev"] = "canary"
+    state["renderer"] = FakeRenderer(objs=other)
+    client.calls.clear()
+    with pytest.raises(InputError) as info:
+        run(client, revision="canary")
+    assert "would take over objects of another revision" in info.value.msg
+    assert "Deployment istio-system/istiod (revision default)" in info.value.msg
+    assert plain_writes(client) == []
+    assert run(client, revision="canary", take_over=True)["changed"] is True
