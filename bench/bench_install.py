@@ -49,7 +49,7 @@ def collections():
 
 def run_module(env, module, args):
     start = time.monotonic()
-    proc = subprocess.run(["ansible", "localhost", "-c", "local", "-m", module, "-a", "@" + args], check=False,
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-c", "local", "-m", module, "-a", "@" + args], check=False,
                           env=env, capture_output=True, text=True)
     elapsed = time.monotonic() - start
     try:

@@ -182,6 +182,7 @@ controller_manager_up() {
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
     --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
     --service-cluster-ip-range "$SERVICE_CIDR" --allocate-node-cidrs=false \
+    --node-monitor-grace-period 1h --node-startup-grace-period 1h \
     --controllers '*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller'
   wait_for kube-controller-manager https_ok_insecure "https://127.0.0.1:$LAB_CONTROLLER_MANAGER_PORT/healthz"
 }

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible_collections.meshops.istio.plugins.module_utils import istio
 from ansible_collections.meshops.istio.plugins.module_utils.diff import normalize
-from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, InputError, ref
+from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, InputError, WaitTimeout, ref
 from ansible_collections.meshops.istio.plugins.module_utils.kube import diff_entries, is_ready, record
 
 
@@ -164,8 +164,14 @@ def present(module, kube, params):
         for obj in prune:
             kube.delete(obj)
 
-    ready = readiness(kube, rendered, params["wait_timeout"], params["wait"])
     counts = summary(changes, prune)
+    try:
+        ready = readiness(kube, rendered, params["wait_timeout"], params["wait"])
+    except WaitTimeout as exc:
+        # The objects were written: say so, and what, with the state the wait reached.
+        exc.result.update(changed=True, counts=counts, objects=[
+            record(c.obj, c.action) for c in changes if c.action != "unchanged"])
+        raise
     result = {
         "changed": bool(prune) or any(c.action != "unchanged" for c in changes),
         "version": tool_version,
@@ -237,6 +243,7 @@ def run(module, kube):
         return present(module, kube, params)
     except ApiError as exc:
         if exc.status == 403:
-            exc.msg += " (the credentials in use lack an RBAC permission istio_install needs)"
+            exc.msg += " (the credentials in use lack an RBAC permission istio_install needs{0})".format(
+                "" if kube.wrote else "; nothing was written")
             exc.args = (exc.msg,)
         raise

@@ -241,10 +241,14 @@ class HelmRenderer(Renderer):
         if opts["profile"] not in self.profiles():
             raise InputError("profile {0!r} is not known to the istiod chart; known profiles: {1}".format(
                 opts["profile"], ", ".join(sorted(self.profiles()))))
-        values = deep_merge({"profile": opts["profile"], "global": {"istioNamespace": ISTIO_NAMESPACE}},
-                            opts.get("values") or {})
+        base = {"global": {"istioNamespace": ISTIO_NAMESPACE}}
+        if opts["profile"] != "default":  # the charts' defaults are the default profile
+            base["profile"] = opts["profile"]
+        values = deep_merge(base, opts.get("values") or {})
         if opts.get("revision"):
             values["revision"] = opts["revision"]
+            # Only the default revision renders the validator of objects without istio.io/rev.
+            values.setdefault("defaultRevision", "")
         if opts.get("hub"):
             values.setdefault("global", {})["hub"] = opts["hub"]
         if opts.get("tag"):

@@ -124,8 +124,11 @@ class Kube:
         if self._client is None:
             from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
             try:
-                self._client = get_api_client(module=self.module).client
+                self._client = retry.call(lambda: get_api_client(module=self.module).client, sleep=self._sleep)
             except Exception as exc:  # pylint: disable=broad-except
+                if retry.is_transient(exc):
+                    raise ApiError("Could not create the Kubernetes API client: the Kubernetes API server "
+                                   "cannot be reached ({0})".format(to_native(exc)))
                 raise ApiError("Could not create the Kubernetes API client: {0}".format(to_native(exc)))
         return self._client
 
@@ -153,6 +156,11 @@ class Kube:
                 "discovery", "look up", what,
                 lambda: self.client.resources.get(api_version=api_version, kind=kind))
         return self._resources[key]
+
+    @property
+    def wrote(self):
+        """True once a real (not dry-run) write was sent."""
+        return bool(self.calls.get("apply") or self.calls.get("delete"))
 
     def served(self, api_version, kind):
         """True when the API server serves ``api_version``/``kind``."""

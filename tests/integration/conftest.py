@@ -22,6 +22,8 @@ import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# ansible and ansible-playbook of the Python running the tests (the project's .venv).
+BIN = os.path.join(os.path.dirname(sys.executable), "")
 
 
 class Lab:
@@ -83,7 +85,7 @@ class Ansible:
 
     def module(self, name, args=None, check=False, diff=False, timeout=600):
         """Run one module; returns its result dict (``failed`` set on failure)."""
-        argv = ["ansible", "localhost", "-c", "local", "-m", name, "-a", json.dumps(args or {})]
+        argv = [BIN + "ansible", "localhost", "-c", "local", "-m", name, "-a", json.dumps(args or {})]
         if check:
             argv.append("--check")
         if diff:
@@ -98,7 +100,7 @@ class Ansible:
 
     def playbook(self, path, extra_vars=None, check=False, diff=False, inventory=None, timeout=1200):
         """Run a playbook; returns (rc, stats per host, full json)."""
-        argv = ["ansible-playbook", path, "-i", inventory or "localhost,", "-c", "local"]
+        argv = [BIN + "ansible-playbook", path, "-i", inventory or "localhost,", "-c", "local"]
         if extra_vars:
             argv += ["-e", json.dumps(extra_vars)]
         if check:

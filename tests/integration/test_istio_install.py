@@ -18,17 +18,20 @@ KINDS = ("deployments,services,configmaps,serviceaccounts,roles,rolebindings,clu
 
 
 def istio_objects(lab):
-    """{kind/namespace/name: resourceVersion} of every object carrying Istio's install labels, and of
-    every object in istio-system."""
+    """{kind/namespace/name: resourceVersion} of what an installation writes: objects with Istio's install
+    labels, and the unlabelled workloads, accounts and RBAC of istio-system. (ConfigMaps istiod itself keeps
+    renewing, such as its leader-election locks, are left out unless labelled.)"""
     found = {}
-    for selector in ("operator.istio.io/component", None):
-        args = ["get", KINDS, "-A", "-o", "json"]
-        if selector:
-            args += ["-l", selector]
-        else:
-            args = ["get", "deployments,services,configmaps,serviceaccounts", "-n", "istio-system", "-o", "json"]
-        for item in lab.kubectl_json(*args)["items"]:
+    queries = [("get", KINDS, "-A", "-l", "operator.istio.io/component"),
+               ("get", KINDS, "-A", "-l", "istio.io/rev"),
+               ("get", "deployments,services,serviceaccounts,roles,rolebindings", "-n", "istio-system"),
+               ("get", "clusterroles,clusterrolebindings,validatingwebhookconfigurations,"
+                       "mutatingwebhookconfigurations")]
+    for query in queries:
+        for item in lab.kubectl_json(*query)["items"]:
             meta = item["metadata"]
+            if query[1].startswith("clusterroles") and "istio" not in meta["name"]:
+                continue
             found["{0}/{1}/{2}".format(item["kind"], meta.get("namespace", ""), meta["name"])] = meta["resourceVersion"]
     return found
 
@@ -44,7 +47,7 @@ def moved(before, after):
 
 def test_check_mode_on_a_clean_revision_writes_nothing(lab, ansible, base_args):
     before = istio_objects(lab)
-    result = ansible.module(MODULE, dict(base_args, revision="chk"), check=True, diff=True)
+    result = ansible.module(MODULE, dict(base_args, revision="chk", ingress_gateway=False), check=True, diff=True)
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is True
     assert result["counts"]["created"] > 0
@@ -77,8 +80,9 @@ def test_changing_one_value_changes_only_the_affected_objects(lab, ansible, base
     result = ansible.module(MODULE, args, diff=True)
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is True
-    assert [(o["kind"], o["name"]) for o in result["objects"]] == [("ConfigMap", "istio")]
-    assert moved(before, istio_objects(lab)) == ["ConfigMap/istio-system/istio"]
+    # the mesh config, and the values istiod publishes (they include the mesh config)
+    assert sorted((o["kind"], o["name"]) for o in result["objects"]) == [("ConfigMap", "istio"), ("ConfigMap", "values")]
+    assert moved(before, istio_objects(lab)) == ["ConfigMap/istio-system/istio", "ConfigMap/istio-system/values"]
     mesh = lab.kubectl_json("get", "configmap", "istio", "-n", "istio-system")["data"]["mesh"]
     assert "enableTracing: true" in mesh and "sampling: 10" in mesh
     # and back, so later tests see the default mesh config
@@ -86,7 +90,7 @@ def test_changing_one_value_changes_only_the_affected_objects(lab, ansible, base
 
 
 def test_revision_installs_beside_default_and_absent_removes_only_it(lab, ansible, base_args):
-    result = ansible.module(MODULE, dict(base_args, revision="canary"))
+    result = ansible.module(MODULE, dict(base_args, revision="canary", ingress_gateway=False))
     assert not result.get("failed"), result.get("msg")
     assert result["readiness"]["istiod-canary"] is True
     names = [d["metadata"]["name"] for d in lab.kubectl_json("get", "deployments", "-n", "istio-system")["items"]]
@@ -110,6 +114,7 @@ def test_helm_method_from_local_charts(lab, ansible, base_args):
     if not assets:
         pytest.skip("no local Istio charts outside the lab")
     args = dict(base_args, method="helm", chart_dir=os.path.join(assets, "charts"), revision="helmrev")
+    assert "ingress_gateway" not in args  # the helm method renders gateways only when asked
     result = ansible.module(MODULE, args)
     assert not result.get("failed"), result.get("msg")
     assert result["readiness"]["istiod-helmrev"] is True
@@ -143,9 +148,10 @@ def restricted_kubeconfig(lab, namespace, tmp_path):
     return str(path), ns
 
 
-@pytest.mark.parametrize("case", ["profile", "revision", "istioctl_missing", "version", "unreachable", "rbac"])
+@pytest.mark.parametrize("case", ["profile", "revision", "istioctl_missing", "version", "unreachable", "rbac",
+                                  "take_over"])
 def test_bad_input_fails_before_any_write(lab, ansible, base_args, namespace, tmp_path, case):
-    args = dict(base_args, revision="bad")
+    args = dict(base_args, revision="bad", ingress_gateway=False)
     if case == "profile":
         args["profile"] = "no-such-profile"
         expect = ["profile 'no-such-profile' is not known", "known profiles:", "default", "demo", "minimal"]
@@ -169,6 +175,9 @@ def test_bad_input_fails_before_any_write(lab, ansible, base_args, namespace, tm
             "current-context": "gone"}))
         args["kubeconfig"] = str(path)
         expect = ["the Kubernetes API server cannot be reached"]
+    elif case == "take_over":
+        args["ingress_gateway"] = True  # rendered by the default revision too
+        expect = ["would take over objects of another revision", "Deployment istio-system/istio-ingressgateway"]
     else:
         args["kubeconfig"] = restricted_kubeconfig(lab, namespace, tmp_path)[0]
         expect = ["HTTP 403", "forbidden", "lack an RBAC permission", "nothing was written"]

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Benchmark: meshops.istio.mesh_onboard onboarding N namespaces x M Deployments on the lab.
+
+Creates N namespaces (labelled meshops-bench=<run id>) with M Deployments each, before injection is
+enabled, waits for them to roll out, then times:
+
+  onboard     mesh_onboard namespace_selector=meshops-bench=<run id>, mtls_mode PERMISSIVE: labels
+              the namespaces and restarts every Deployment (at most --max-concurrent at once)
+  rerun       the same task again: must change nothing
+
+and prints the time and the API calls, in all and per namespace. The namespaces are deleted at the
+end (unless --keep).
+
+Run: .venv/bin/python bench/bench_onboard.py [--namespaces 50] [--deployments 10] [--replicas 1]
+     [--max-concurrent 10]
+Speed is measured here, never asserted by tests.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def lab_env():
+    if os.environ.get("MESHOPS_KUBECONFIG"):
+        return dict(os.environ, KUBECONFIG=os.environ["MESHOPS_KUBECONFIG"],
+                    K8S_AUTH_KUBECONFIG=os.environ["MESHOPS_KUBECONFIG"])
+    subprocess.run([os.path.join(ROOT, "lab", "lab.sh"), "up"], check=True)
+    env = dict(os.environ)
+    with open(os.path.join(ROOT, ".lab", "env")) as handle:
+        for line in handle:
+            if line.startswith("export "):
+                key, dummy, value = line[len("export "):].strip().partition("=")
+                env[key] = value.strip('"').replace("$PATH", os.environ.get("PATH", ""))
+    return env
+
+
+def collections():
+    out = subprocess.run([os.path.join(ROOT, "scripts", "collection-tree.sh"), os.path.join(ROOT, "build")],
+                         check=True, capture_output=True, text=True,
+                         env=dict(os.environ, VENV_PYTHON=sys.executable)).stdout.strip().splitlines()[-1]
+    return os.path.dirname(os.path.dirname(os.path.dirname(out)))
+
+
+def kubectl(env, *args, data=None, check=True):
+    proc = subprocess.run(["kubectl"] + list(args), env=env, input=data, capture_output=True, text=True,
+                          check=False)
+    if check and proc.returncode != 0:
+        sys.exit("kubectl {0} failed: {1}".format(" ".join(args), proc.stderr[-2000:]))
+    return proc.stdout
+
+
+def manifest(names, deployments, replicas, label):
+    items = []
+    for ns in names:
+        items.append({"apiVersion": "v1", "kind": "Namespace",
+                      "metadata": {"name": ns, "labels": {"meshops-bench": label}}})
+        for i in range(deployments):
+            app = "app{0}".format(i)
+            items.append({
+                "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": app, "namespace": ns},
+                "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": app}},
+                         "template": {"metadata": {"labels": {"app": app}},
+                                      "spec": {"containers": [{"name": app, "image": "example.invalid/app:1"}]}}}})
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+
+
+def wait_rolled_out(env, label, expected, timeout=600):
+    deadline = time.monotonic() + timeout
+    while True:
+        items = json.loads(kubectl(env, "get", "deployments", "-A", "-o", "json"))["items"]
+        mine = [d for d in items if d["metadata"]["namespace"].startswith("bench-onb-" + label)]
+        ready = [d for d in mine if d.get("status", {}).get("readyReplicas", 0) == d["spec"]["replicas"]
+                 and d.get("status", {}).get("updatedReplicas", 0) == d["spec"]["replicas"]]
+        if len(mine) == expected and len(ready) == expected:
+            return
+        if time.monotonic() > deadline:
+            sys.exit("the benchmark's Deployments did not roll out within {0}s ({1} of {2} ready)".format(
+                timeout, len(ready), expected))
+        time.sleep(1)
+
+
+def run_module(env, args_path):
+    start = time.monotonic()
+    proc = subprocess.run(["ansible", "localhost", "-c", "local", "-m", "meshops.istio.mesh_onboard",
+                           "-a", "@" + args_path], env=env, capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - start
+    try:
+        result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    except (ValueError, KeyError, IndexError):
+        sys.exit("mesh_onboard printed no result:\n{0}\n{1}".format(proc.stdout[-3000:], proc.stderr[-3000:]))
+    if result.get("failed"):
+        sys.exit("mesh_onboard failed: {0}".format(result.get("msg")))
+    return elapsed, result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--namespaces", type=int, default=50)
+    parser.add_argument("--deployments", type=int, default=10, help="Deployments per namespace")
+    parser.add_argument("--replicas", type=int, default=1, help="pods per Deployment")
+    parser.add_argument("--max-concurrent", type=int, default=10, help="max_concurrent_restarts")
+    parser.add_argument("--keep", action="store_true", help="keep the namespaces afterwards")
+    opts = parser.parse_args()
+
+    env = lab_env()
+    env.update(ANSIBLE_COLLECTIONS_PATH=collections(), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
+               ANSIBLE_DEPRECATION_WARNINGS="False")
+    label = uuid.uuid4().hex[:6]
+    names = ["bench-onb-{0}-{1}".format(label, i) for i in range(opts.namespaces)]
+    expected = opts.namespaces * opts.deployments
+    tmp = tempfile.mkdtemp(prefix="meshops-bench-onboard-")
+    args_path = os.path.join(tmp, "args.json")
+    with open(args_path, "w") as handle:
+        json.dump({"namespace_selector": "meshops-bench=" + label, "mtls_mode": "PERMISSIVE",
+                   "max_concurrent_restarts": opts.max_concurrent, "wait_timeout": 600}, handle)
+    try:
+        start = time.monotonic()
+        kubectl(env, "apply", "-f", "-", data=manifest(names, opts.deployments, opts.replicas, label))
+        wait_rolled_out(env, label, expected)
+        print("setup: {0} namespaces x {1} Deployments x {2} pods, rolled out in {3:.1f}s".format(
+            opts.namespaces, opts.deployments, opts.replicas, time.monotonic() - start))
+
+        onboard_s, onboard = run_module(env, args_path)
+        rerun_s, rerun = run_module(env, args_path)
+        if len(onboard["restarted"]) != expected:
+            sys.exit("expected {0} restarts, got {1}".format(expected, len(onboard["restarted"])))
+        if rerun["changed"] or rerun["restarted"]:
+            sys.exit("the rerun changed something: {0}".format(rerun["objects"][:5]))
+
+        print("max_concurrent_restarts: {0}".format(opts.max_concurrent))
+        print("{0:<10}{1:>10}{2:>12}{3:>14}{4:>12}".format("", "time (s)", "API calls", "calls / ns", "restarts"))
+        for what, elapsed, result in (("onboard", onboard_s, onboard), ("rerun", rerun_s, rerun)):
+            calls = sum(result["api_calls"].values())
+            print("{0:<10}{1:>10.2f}{2:>12}{3:>14.1f}{4:>12}".format(
+                what, elapsed, calls, float(calls) / opts.namespaces, len(result["restarted"])))
+        for what, result in (("onboard", onboard), ("rerun", rerun)):
+            print("{0} API calls by verb: {1}".format(what, json.dumps(result["api_calls"], sort_keys=True)))
+        print("onboard: {0:.3f}s per Deployment restarted".format(onboard_s / expected))
+    finally:
+        if not opts.keep:
+            kubectl(env, "delete", "namespace", "-l", "meshops-bench=" + label, "--wait=true", "--timeout=300s",
+                    check=False)
+
+
+if __name__ == "__main__":
+    main()
