@@ -467,8 +467,8 @@ def test_rollout_that_never_finishes_fails_and_writes_no_policy():
         run(client, wait_timeout=5, mtls_mode="PERMISSIVE", default_deny=True)
     assert "onboarding did not complete for 3 workload(s)" in info.value.msg
     assert "shop/Deployment/web: rollout not finished after 5s" in info.value.msg
-    assert sorted(info.value.result["failed_workloads"]) == ["shop/Deployment/cart", "shop/Deployment/pay",
-                                                   "shop/Deployment/web"]
+    assert sorted(info.value.result["failed_workloads"]) == [
+        "shop/Deployment/cart", "shop/Deployment/pay", "shop/Deployment/web"]
     assert info.value.result["changed"] is True
     assert not [k for k in client.store if k[0] == "security.istio.io/v1"]
 
