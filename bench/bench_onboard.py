@@ -23,7 +23,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
@@ -89,10 +88,12 @@ def wait_rolled_out(env, label, expected, timeout=600):
         time.sleep(1)
 
 
-def run_module(env, args_path):
+def run_module(env, args):
     start = time.monotonic()
-    proc = subprocess.run(["ansible", "localhost", "-c", "local", "-m", "meshops.istio.mesh_onboard",
-                           "-a", "@" + args_path], env=env, capture_output=True, text=True, check=False)
+    # ansible of the Python running the benchmark (the project's .venv)
+    ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
+    proc = subprocess.run([ansible, "localhost", "-c", "local", "-m", "meshops.istio.mesh_onboard",
+                           "-a", json.dumps(args)], env=env, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - start
     try:
         result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
@@ -120,11 +121,8 @@ def main():
     label = uuid.uuid4().hex[:6]
     names = ["bench-onb-{0}-{1}".format(label, i) for i in range(opts.namespaces)]
     expected = opts.namespaces * opts.deployments
-    tmp = tempfile.mkdtemp(prefix="meshops-bench-onboard-")
-    args_path = os.path.join(tmp, "args.json")
-    with open(args_path, "w") as handle:
-        json.dump({"namespace_selector": "meshops-bench=" + label, "mtls_mode": "PERMISSIVE",
-                   "max_concurrent_restarts": opts.max_concurrent, "wait_timeout": 600}, handle)
+    args = {"namespace_selector": "meshops-bench=" + label, "mtls_mode": "PERMISSIVE",
+            "max_concurrent_restarts": opts.max_concurrent, "wait_timeout": 600}
     try:
         start = time.monotonic()
         kubectl(env, "apply", "-f", "-", data=manifest(names, opts.deployments, opts.replicas, label))
@@ -132,8 +130,8 @@ def main():
         print("setup: {0} namespaces x {1} Deployments x {2} pods, rolled out in {3:.1f}s".format(
             opts.namespaces, opts.deployments, opts.replicas, time.monotonic() - start))
 
-        onboard_s, onboard = run_module(env, args_path)
-        rerun_s, rerun = run_module(env, args_path)
+        onboard_s, onboard = run_module(env, args)
+        rerun_s, rerun = run_module(env, args)
         if len(onboard["restarted"]) != expected:
             sys.exit("expected {0} restarts, got {1}".format(expected, len(onboard["restarted"])))
         if rerun["changed"] or rerun["restarted"]:
