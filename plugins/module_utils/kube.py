@@ -112,8 +112,8 @@ class Kube:
         self.module = module
         self.check_mode = bool(getattr(module, "check_mode", False))
         self._client = client
-        self._sleep = sleep
-        self._clock = clock
+        self.sleep = sleep
+        self.clock = clock
         self._resources = {}
         self.calls = Counter()
 
@@ -124,7 +124,7 @@ class Kube:
         if self._client is None:
             from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
             try:
-                self._client = retry.call(lambda: get_api_client(module=self.module).client, sleep=self._sleep)
+                self._client = retry.call(lambda: get_api_client(module=self.module).client, sleep=self.sleep)
             except Exception as exc:  # pylint: disable=broad-except
                 if retry.is_transient(exc):
                     raise ApiError("Could not create the Kubernetes API client: the Kubernetes API server "
@@ -137,7 +137,7 @@ class Kube:
             self.calls[verb] += 1
             return fn()
         try:
-            return retry.call(counted, sleep=self._sleep, on_retry=self._on_retry)
+            return retry.call(counted, sleep=self.sleep, on_retry=self._on_retry)
         except Exception as exc:  # pylint: disable=broad-except
             raise translate(exc, action, what)
 
@@ -201,7 +201,7 @@ class Kube:
              page_size=PAGE_SIZE):
         """Every object of a kind (in ``namespace``, or all), following pagination."""
         res = self.resource(api_version, kind)
-        what = "{0} list{1}".format(kind, " in namespace " + namespace if namespace else "")
+        what = "{0} objects{1}".format(kind, " in namespace " + namespace if namespace else "")
         items, token = [], None
         while True:
             params = dict(namespace=namespace if res.namespaced else None, limit=page_size,
@@ -327,6 +327,19 @@ class Kube:
         group = obj["apiVersion"].rpartition("/")[0]
         return (group, obj["kind"], meta.get("namespace") or None, meta.get("name"))
 
+    def patch(self, api_version, kind, name, body, namespace=None, action="patch", dry_run=False,
+              content_type="application/merge-patch+json"):
+        """Patch one object (JSON merge patch by default: ``None`` removes a key, which server-side
+        apply cannot do for a field another manager set). Dry run when asked and in check mode."""
+        res = self.resource(api_version, kind)
+        params = dict(body=body, name=name, namespace=namespace if res.namespaced else None,
+                      content_type=content_type, field_manager=FIELD_MANAGER)
+        if dry_run or self.check_mode:
+            params["dry_run"] = DRY_RUN
+        verb = "patch_dry_run" if "dry_run" in params else "patch"
+        what = ref(kind=kind, name=name, namespace=params["namespace"])
+        return self._dict(self._call(verb, action, what, lambda: self.client.patch(res, **params)))
+
     def delete(self, obj, propagation_policy="Background"):
         """Delete ``obj`` (a dict with apiVersion, kind, metadata); dry run in check mode.
 
@@ -358,18 +371,18 @@ class Kube:
         if self.check_mode:
             return None
         ready = ready or is_ready
-        deadline = self._clock() + timeout
+        deadline = self.clock() + timeout
         interval = 0.2
         while True:
             obj = self.get(api_version, kind, name, namespace)
             if obj is not None and ready(obj):
                 return obj
-            left = deadline - self._clock()
+            left = deadline - self.clock()
             if left <= 0:
                 raise WaitTimeout("Timed out after {0}s waiting for {1} to be {2}; last state: {3}".format(
                     timeout, ref(kind=kind, name=name, namespace=namespace), what, summarize(obj)),
                     result={"object": obj})
-            self._sleep(min(interval, left))
+            self.sleep(min(interval, left))
             interval = min(interval * 1.5, 2.0)
 
 

@@ -23,7 +23,7 @@ from ansible_collections.meshops.istio.plugins.module_utils import istio
 from ansible_collections.meshops.istio.plugins.module_utils.diff import is_subset
 from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, InputError, MeshError, ref
 from ansible_collections.meshops.istio.plugins.module_utils.kube import (
-    DRY_RUN, FIELD_MANAGER, Change, condition, diff_entries, record, summarize, workload_ready,
+    Change, condition, diff_entries, record, summarize, workload_ready,
 )
 
 INJECTION_LABEL = "istio-injection"
@@ -43,7 +43,6 @@ DENY_ALL = "deny-all"
 # Never onboarded: the control planes' own namespaces.
 PROTECTED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", istio.ISTIO_NAMESPACE)
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-MERGE_PATCH = "application/merge-patch+json"
 # Values of sidecar.istio.io/inject that ask for injection (Istio's own rule); any other
 # non-empty value opts out.
 INJECT_YES = ("y", "yes", "true", "on")
@@ -351,17 +350,9 @@ class Namespace:
 
 def patch_labels(kube, name, labels, dry_run):
     """JSON merge patch of a namespace's labels (``None`` removes a label, which server-side apply
-    cannot do for a label another field manager set). Dry run when asked and in check mode.
-
-    Uses the Kube layer's request plumbing (retries, counting, error translation)."""
-    res = kube.resource("v1", "Namespace")
-    params = dict(body={"metadata": {"labels": dict(labels)}}, name=name, content_type=MERGE_PATCH,
-                  field_manager=FIELD_MANAGER)
-    if dry_run or kube.check_mode:
-        params["dry_run"] = DRY_RUN
-    verb = "patch_dry_run" if "dry_run" in params else "patch"
-    return kube._dict(kube._call(verb, "label", ref(kind="Namespace", name=name),  # pylint: disable=protected-access
-                                 lambda: kube.client.patch(res, **params)))
+    cannot do for a label another field manager set). Dry run when asked and in check mode."""
+    return kube.patch("v1", "Namespace", name, {"metadata": {"labels": dict(labels)}}, action="label",
+                      dry_run=dry_run)
 
 
 def restart_object(work, stamp):
@@ -399,17 +390,15 @@ class Onboarding:
         self.want = None  # the revision pods must run
         self.scope = []
         self.written = False
-        self.warnings = []
 
     # clock and sleep of the Kube layer, so tests drive time
     def _now(self):
-        return self.kube._clock()  # pylint: disable=protected-access
+        return self.kube.clock()
 
     def _sleep(self, seconds):
-        self.kube._sleep(seconds)  # pylint: disable=protected-access
+        self.kube.sleep(seconds)
 
     def warn(self, msg):
-        self.warnings.append(msg)
         if hasattr(self.module, "warn"):
             self.module.warn(msg)
 
@@ -569,7 +558,7 @@ class Onboarding:
                     del rolling[work.id]
             if rolling:
                 self._sleep(interval)
-                interval = min(interval * 1.5, 2.0)
+                interval = min(interval * 1.5, 1.0)
 
     def verify(self):
         """Wait (wait_timeout) until every workload of the namespaces this run changed, or that were not

@@ -169,7 +169,7 @@ def test_bad_input_fails_before_any_write(lab, ansible, namespace, case):
         expect = ["revision '1.30.4' is not valid", "no dots"]
     elif case == "revision_unknown":
         args["revision"] = "nosuchrev"
-        expect = ["revision 'nosuchrev' has no sidecar injector", "installed revisions: default"]
+        expect = ["revision 'nosuchrev' has no sidecar injector", "installed revisions: ", "default"]
     elif case == "no_namespaces":
         args["namespaces"] = []
         expect = ["namespaces (a non-empty list of names) or namespace_selector"]

@@ -1,0 +1,187 @@
+# -*- coding: utf-8 -*-
+"""The app_deploy role against the lab: the demo shop's chart installed with Helm into a namespace
+labelled for injection, every pod Ready with the istio-proxy sidecar of the lab's istiod; a rerun
+changes nothing and makes no Helm revision; a changed value upgrades once; a wrong chart path or a
+value of the wrong type is a clear error before anything is written; the values are never logged."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CHART = os.path.join(ROOT, "examples", "shop", "helm", "microservices")
+
+PLAYBOOK = """
+- name: Deploy the app
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/meshops.istio.istio:
+      kubeconfig: "{{ kubeconfig }}"
+    group/kubernetes.core.helm:
+      kubeconfig: "{{ kubeconfig }}"
+  roles:
+    - role: meshops.istio.app_deploy
+"""
+
+
+@pytest.fixture
+def playbook(tmp_path):
+    path = tmp_path / "deploy.yml"
+    path.write_text(PLAYBOOK)
+    return str(path)
+
+
+@pytest.fixture
+def password():
+    return "pw-{0}".format(uuid.uuid4().hex)
+
+
+def deploy_vars(lab, namespace, password, **extra):
+    values = {
+        "kubeconfig": lab.kubeconfig,
+        "app_deploy_namespace": namespace,
+        "app_deploy_release_name": "microservices",
+        "app_deploy_chart_ref": CHART,
+        "app_deploy_image_tag": "v1.0.0",
+        "app_deploy_wait_timeout": 120,
+        # The lab has no storage provisioner: Postgres on an emptyDir.
+        "app_deploy_values": {"postgres": {"persistence": {"enabled": False}, "auth": {"password": password}}},
+    }
+    values.update(extra)
+    return values
+
+
+def results(out):
+    for play in out["plays"]:
+        for task in play["tasks"]:
+            host = task["hosts"].get("localhost")
+            if host is not None:
+                yield task["task"]["name"].split(" : ", 1)[-1], host
+
+
+def failure(out):
+    failed = [res for name, res in results(out) if res.get("failed")]
+    assert failed, "no task failed"
+    return failed[-1].get("msg", "")
+
+
+def release(lab, namespace):
+    """{name: release} of `helm list` in the namespace."""
+    out = lab.run("helm", "list", "-n", namespace, "-a", "-o", "json").stdout
+    return {r["name"]: r for r in json.loads(out or "[]")}
+
+
+def pods(lab, namespace):
+    return lab.kubectl_json("get", "pods", "-n", namespace, "-l", "app.kubernetes.io/instance=microservices")["items"]
+
+
+def container_names(pod):
+    spec = pod["spec"]
+    return [c["name"] for c in spec["containers"] + spec.get("initContainers", [])]
+
+
+def ready(pod):
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
+
+
+def test_deploy_injects_every_pod_and_a_rerun_makes_no_revision(lab, ansible, namespace, playbook, password):
+    ns = namespace("app")
+    rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password))
+    assert rc == 0, failure(out)
+    assert stats["localhost"]["changed"] >= 2  # namespace label, helm install
+    assert password not in json.dumps(out), "the Postgres password was logged"
+
+    labels = lab.kubectl_json("get", "namespace", ns)["metadata"]["labels"]
+    assert labels.get("istio-injection") == "enabled" and "istio.io/rev" not in labels
+    found = pods(lab, ns)
+    assert sorted(p["metadata"]["labels"]["app"] for p in found) == \
+        ["api-gateway", "frontend", "orders", "payments", "postgres", "users"]
+    for pod in found:
+        assert "istio-proxy" in container_names(pod), pod["metadata"]["name"]
+        assert pod["metadata"]["annotations"].get("sidecar.istio.io/status"), "not injected by istiod"
+        assert ready(pod), pod["metadata"]["name"]
+    rel = release(lab, ns)["microservices"]
+    assert (rel["revision"], rel["status"], rel["chart"]) == ("1", "deployed", "microservices-0.1.0")
+
+    # Unchanged chart and values: nothing changes, no Helm revision.
+    rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password))
+    assert rc == 0, failure(out)
+    assert stats["localhost"]["changed"] == 0
+    by_name = dict(results(out))
+    assert [r for n, r in by_name.items() if n.startswith("Run helm upgrade")][0].get("skipped")
+    assert release(lab, ns)["microservices"]["revision"] == "1"
+
+    # A new image tag: one upgrade, then stable again.
+    rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password, app_deploy_image_tag="v1.0.1"))
+    assert rc == 0, failure(out)
+    assert stats["localhost"]["changed"] == 1
+    assert release(lab, ns)["microservices"]["revision"] == "2"
+    images = {c["image"] for p in pods(lab, ns) if p["metadata"]["labels"]["app"] == "users"
+              for c in p["spec"]["containers"] if c["name"] == "users"}
+    assert images == {"localhost/meshops-shop-users:v1.0.1"}
+    rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password, app_deploy_image_tag="v1.0.1"))
+    assert rc == 0, failure(out)
+    assert stats["localhost"]["changed"] == 0
+    assert release(lab, ns)["microservices"]["revision"] == "2"
+    assert password not in json.dumps(out)
+
+
+def test_check_mode_writes_nothing(lab, ansible, playbook, password):
+    ns = "app-check-{0}".format(uuid.uuid4().hex[:6])
+    rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password), check=True)
+    assert rc == 0, failure(out)
+    assert stats["localhost"]["changed"] >= 2  # would create the namespace and install
+    assert lab.kubectl("get", "namespace", ns, check=False).returncode != 0
+    assert password not in json.dumps(out)
+
+
+def test_a_wrong_chart_path_is_a_clear_error(lab, ansible, playbook, password):
+    ns = "app-nochart-{0}".format(uuid.uuid4().hex[:6])
+    rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password,
+                                                           app_deploy_chart_ref="/nonexistent/charts/shop"))
+    assert rc != 0
+    assert failure(out) == "app_deploy_chart_ref /nonexistent/charts/shop: no such chart directory or archive"
+    assert lab.kubectl("get", "namespace", ns, check=False).returncode != 0
+
+
+def test_a_value_of_the_wrong_type_is_a_clear_error(lab, ansible, playbook, password):
+    ns = "app-badvalue-{0}".format(uuid.uuid4().hex[:6])
+    bad = {"replicaCount": "two", "postgres": {"auth": {"password": password}}}
+    rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password, app_deploy_values=bad))
+    assert rc != 0
+    msg = failure(out)
+    assert msg.startswith("Helm cannot render chart {0} for release microservices with these values".format(CHART))
+    assert "at '/replicaCount': got string, want integer" in msg
+    assert password not in json.dumps(out)
+    assert lab.kubectl("get", "namespace", ns, check=False).returncode != 0
+
+
+def test_a_revision_label_replaces_istio_injection(lab, ansible, namespace, playbook, password):
+    # No istiod of revision "canary" runs in the lab: nothing is injected, so the sidecar check is off.
+    ns = namespace("app-rev", labels={"istio-injection": "enabled"})
+    rc, stats, out = ansible.playbook(playbook, deploy_vars(
+        lab, ns, password, app_deploy_istio_revision="canary", app_deploy_verify_sidecar=False))
+    assert rc == 0, failure(out)
+    labels = lab.kubectl_json("get", "namespace", ns)["metadata"]["labels"]
+    assert labels.get("istio.io/rev") == "canary" and "istio-injection" not in labels
+    assert all("istio-proxy" not in container_names(p) for p in pods(lab, ns))
+
+
+def test_pods_without_the_sidecar_fail_the_check(lab, ansible, namespace, playbook, password):
+    # Injected namespace, but the pods opt out: the role must say which pods lack istio-proxy.
+    ns = namespace("app-nosc")
+    no_inject = {"podAnnotations": {"sidecar.istio.io/inject": "false"}}
+    values = {"postgres": {"persistence": {"enabled": False}, "auth": {"password": password}},
+              "frontend": no_inject}
+    rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password, app_deploy_values=values))
+    assert rc != 0
+    msg = failure(out)
+    assert "without the istio-proxy sidecar: frontend-v1-" in msg, msg
+    assert "users-v1-" not in msg
