@@ -18,7 +18,7 @@ KINDS = ("deployments,services,configmaps,serviceaccounts,roles,rolebindings,clu
 
 
 def istio_objects(lab):
-    """{kind/namespace/name: resourceVersion} of what an installation writes: objects with Istio's install
+    """{kind/namespace/name: generation, or resourceVersion where there is none} of what an installation writes: objects with Istio's install
     labels, and the unlabelled workloads, accounts and RBAC of istio-system. (ConfigMaps istiod itself keeps
     renewing, such as its leader-election locks, are left out unless labelled.)"""
     found = {}
@@ -32,7 +32,10 @@ def istio_objects(lab):
             meta = item["metadata"]
             if query[1].startswith("clusterroles") and "istio" not in meta["name"]:
                 continue
-            found["{0}/{1}/{2}".format(item["kind"], meta.get("namespace", ""), meta["name"])] = meta["resourceVersion"]
+            # generation moves only with what was written (spec); controllers keep updating the status
+            # (and so the resourceVersion) of Deployments and HorizontalPodAutoscalers on their own.
+            found["{0}/{1}/{2}".format(item["kind"], meta.get("namespace", ""), meta["name"])] = \
+                meta.get("generation") or meta["resourceVersion"]
     return found
 
 
