@@ -144,8 +144,8 @@ def test_check_mode_writes_nothing(lab, ansible, playbook, password):
 
 def test_a_wrong_chart_path_is_a_clear_error(lab, ansible, playbook, password):
     ns = "app-nochart-{0}".format(uuid.uuid4().hex[:6])
-    rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password,
-                                                           app_deploy_chart_ref="/nonexistent/charts/shop"))
+    wrong = deploy_vars(lab, ns, password, app_deploy_chart_ref="/nonexistent/charts/shop")
+    rc, stats, out = ansible.playbook(playbook, wrong)
     assert rc != 0
     assert failure(out) == "app_deploy_chart_ref /nonexistent/charts/shop: no such chart directory or archive"
     assert lab.kubectl("get", "namespace", ns, check=False).returncode != 0
