@@ -78,7 +78,7 @@ print('build-check: tarball holds %d entries, none of them build_ignore\'d' % le
 EOF
 
 # 3. install into an empty collections path
-ansible-galaxy collection install --no-deps -p "$work/collections" "$tarball" >"$work/install.log" 2>&1 \
+ansible-galaxy collection install --force --no-deps -p "$work/collections" "$tarball" >"$work/install.log" 2>&1 \
   || { cat "$work/install.log" >&2; fail "ansible-galaxy collection install"; }
 installed="$work/collections/ansible_collections/meshops/istio"
 [[ -f "$installed/MANIFEST.json" ]] || fail "installed collection has no MANIFEST.json at $installed"
