@@ -22,38 +22,10 @@ import sys
 import tempfile
 import time
 
+from labenv import ansible_env  # bench/ is on sys.path
+
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def lab_env():
-    if os.environ.get("MESHOPS_KUBECONFIG"):
-        return dict(os.environ, KUBECONFIG=os.environ["MESHOPS_KUBECONFIG"])
-    subprocess.run([os.path.join(ROOT, "lab", "lab.sh"), "up"], check=True)
-    env = dict(os.environ)
-    with open(os.path.join(ROOT, ".lab", "env")) as handle:
-        for line in handle:
-            if line.startswith("export "):
-                key, dummy, value = line[len("export "):].strip().partition("=")
-                env[key] = value.strip('"').replace("$PATH", os.environ.get("PATH", ""))
-    return env
-
-
-def collections():
-    out = subprocess.run([os.path.join(ROOT, "scripts", "collection-tree.sh"), os.path.join(ROOT, "build")],
-                         check=True, capture_output=True, text=True,
-                         env=dict(os.environ, VENV_PYTHON=sys.executable)).stdout.strip().splitlines()[-1]
-    return os.path.dirname(os.path.dirname(os.path.dirname(out)))
-
-
-PLAY = """
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Run the module under test
-      {module}: "{{{{ module_args }}}}"
-"""
 
 
 def run_module(env, module, args):
@@ -83,10 +55,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1)
     opts = parser.parse_args()
-    env = lab_env()
-    env.update(ANSIBLE_COLLECTIONS_PATH=collections(), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-               ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
+    env = ansible_env()
     values = {}
     if env.get("LAB_ISTIO_VALUES"):
         with open(env["LAB_ISTIO_VALUES"]) as handle:

@@ -26,28 +26,8 @@ import sys
 import time
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from labenv import ansible_env  # bench/ is on sys.path
 
-
-def lab_env():
-    if os.environ.get("MESHOPS_KUBECONFIG"):
-        return dict(os.environ, KUBECONFIG=os.environ["MESHOPS_KUBECONFIG"],
-                    K8S_AUTH_KUBECONFIG=os.environ["MESHOPS_KUBECONFIG"])
-    subprocess.run([os.path.join(ROOT, "lab", "lab.sh"), "up"], check=True)
-    env = dict(os.environ)
-    with open(os.path.join(ROOT, ".lab", "env")) as handle:
-        for line in handle:
-            if line.startswith("export "):
-                key, dummy, value = line[len("export "):].strip().partition("=")
-                env[key] = value.strip('"').replace("$PATH", os.environ.get("PATH", ""))
-    return env
-
-
-def collections():
-    out = subprocess.run([os.path.join(ROOT, "scripts", "collection-tree.sh"), os.path.join(ROOT, "build")],
-                         check=True, capture_output=True, text=True,
-                         env=dict(os.environ, VENV_PYTHON=sys.executable)).stdout.strip().splitlines()[-1]
-    return os.path.dirname(os.path.dirname(os.path.dirname(out)))
 
 
 def kubectl(env, *args, data=None, check=True):
@@ -113,11 +93,8 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the namespaces afterwards")
     opts = parser.parse_args()
 
-    env = lab_env()
-    env.update(ANSIBLE_COLLECTIONS_PATH=collections(), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-               ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
-               ANSIBLE_DEPRECATION_WARNINGS="False")
+    env = ansible_env()
+    env["ANSIBLE_DEPRECATION_WARNINGS"] = "False"
     label = uuid.uuid4().hex[:6]
     names = ["bench-onb-{0}-{1}".format(label, i) for i in range(opts.namespaces)]
     expected = opts.namespaces * opts.deployments
