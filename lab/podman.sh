@@ -18,6 +18,14 @@ setup() {
   [[ -x /bin/busybox ]] || missing+=(busybox-static)
   command -v slirp4netns >/dev/null || missing+=(slirp4netns)
   dpkg -s uidmap >/dev/null 2>&1 || missing+=(uidmap)
+  # netavark + aardvark-dns: networks whose containers resolve each other by name (only
+  # recommended by podman, and this script installs without recommends).
+  local pkg
+  for pkg in netavark aardvark-dns catatonit; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  # debootstrap makes root filesystems for images no registry can provide (the shop's Postgres).
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
   if ((${#missing[@]})); then
     log "installing Debian packages: ${missing[*]}"
     apt-get update -qq
@@ -31,6 +39,8 @@ setup() {
   want="# written by meshops-lab (lab/podman.sh)
 [containers]
 default_ulimits = [\"nofile=$nofile:$nofile\", \"nproc=$nproc:$nproc\"]
+[network]
+network_backend = \"netavark\"
 [engine]
 runtime = \"runc\"
 cgroup_manager = \"cgroupfs\"
