@@ -160,7 +160,7 @@ class Kube:
     @property
     def wrote(self):
         """True once a real (not dry-run) write was sent."""
-        return bool(self.calls.get("apply") or self.calls.get("delete"))
+        return bool(self.calls.get("apply") or self.calls.get("patch") or self.calls.get("delete"))
 
     def served(self, api_version, kind):
         """True when the API server serves ``api_version``/``kind``."""
