@@ -17,6 +17,19 @@ KINDS = ("deployments,services,configmaps,serviceaccounts,roles,rolebindings,clu
          "poddisruptionbudgets,customresourcedefinitions")
 
 
+def version(item):
+    """What moves when something writes the object: its resourceVersion, except where controllers keep
+    writing the status on their own (Deployments: generation; HorizontalPodAutoscalers, which have no
+    generation: the object without status and server-managed fields)."""
+    meta = item["metadata"]
+    if meta.get("generation"):
+        return meta["generation"]
+    if item["kind"] == "HorizontalPodAutoscaler":
+        meta = dict((k, v) for k, v in meta.items() if k not in ("resourceVersion", "managedFields"))
+        return json.dumps({"metadata": meta, "spec": item.get("spec")}, sort_keys=True)
+    return meta["resourceVersion"]
+
+
 def istio_objects(lab):
     """{kind/namespace/name: generation, or resourceVersion where there is none} of what an installation writes: objects with Istio's install
     labels, and the unlabelled workloads, accounts and RBAC of istio-system. (ConfigMaps istiod itself keeps
@@ -32,10 +45,7 @@ def istio_objects(lab):
             meta = item["metadata"]
             if query[1].startswith("clusterroles") and "istio" not in meta["name"]:
                 continue
-            # generation moves only with what was written (spec); controllers keep updating the status
-            # (and so the resourceVersion) of Deployments and HorizontalPodAutoscalers on their own.
-            found["{0}/{1}/{2}".format(item["kind"], meta.get("namespace", ""), meta["name"])] = \
-                meta.get("generation") or meta["resourceVersion"]
+            found["{0}/{1}/{2}".format(item["kind"], meta.get("namespace", ""), meta["name"])] = version(item)
     return found
 
 
