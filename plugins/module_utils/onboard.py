@@ -389,14 +389,6 @@ class Onboarding:
         self.revision = params.get("revision") or ""
         self.want = None  # the revision pods must run
         self.scope = []
-        self.written = False
-
-    # clock and sleep of the Kube layer, so tests drive time
-    def _now(self):
-        return self.kube.clock()
-
-    def _sleep(self, seconds):
-        self.kube.sleep(seconds)
 
     def warn(self, msg):
         if hasattr(self.module, "warn"):
@@ -500,7 +492,7 @@ class Onboarding:
                 "mtls_mode STRICT refused: these workloads have pods without the {0} sidecar, which STRICT mTLS "
                 "would cut off: {1}. Onboard them, or set force: true to apply STRICT anyway. {2}".format(
                     SIDECAR, "; ".join("{0} ({1})".format(w.id, w.reason or "no sidecar") for w in lacking),
-                    "Nothing was written." if not self.written else "PeerAuthentication not written."),
+                    "Nothing was written." if not self.kube.wrote else "PeerAuthentication not written."),
                 result=self.result())
 
     def lacking(self, predicted):
@@ -519,7 +511,6 @@ class Onboarding:
         for ns in self.scope:
             if ns.label_change.action != "unchanged":
                 after = patch_labels(self.kube, ns.name, injection_labels(self.revision), dry_run=False)
-                self.written = True
                 ns.label_change = ns.label_change._replace(after=after)
                 ns.obj = after
 
@@ -534,8 +525,8 @@ class Onboarding:
             while queue and len(rolling) < limit:
                 work = queue.pop(0)
                 work.change = self.kube.commit([work.change], force_conflicts=True)[0]
-                work.done = self.written = True
-                rolling[work.id] = (work, self._now() + timeout)
+                work.done = True
+                rolling[work.id] = (work, self.kube.clock() + timeout)
                 interval = 0.2
             groups = OrderedDict()
             for work, deadline in rolling.values():
@@ -550,14 +541,14 @@ class Onboarding:
                         work.state, work.reason = FAILED, "deleted during its rollout"
                     elif workload_ready(obj):
                         work.state = RESTARTED
-                    elif self._now() >= deadline:
+                    elif self.kube.clock() >= deadline:
                         work.state, work.reason = FAILED, "rollout not finished after {0}s ({1})".format(
                             timeout, summarize(obj))
                     else:
                         continue
                     del rolling[work.id]
             if rolling:
-                self._sleep(interval)
+                self.kube.sleep(interval)
                 interval = min(interval * 1.5, 1.0)
 
     def verify(self):
@@ -567,7 +558,7 @@ class Onboarding:
             return [w for w in ns.workloads.values() if w.state != FAILED and problem(w, self.want)]
 
         pending = [ns for ns in self.scope if ns.touched or unsettled(ns)]
-        deadline = self._now() + self.params["wait_timeout"]
+        deadline = self.kube.clock() + self.params["wait_timeout"]
         interval = 0.5
         first = True
         while pending:
@@ -583,10 +574,10 @@ class Onboarding:
                                     "run again to restart it"
             first = False
             pending = [ns for ns in pending if unsettled(ns)]
-            left = deadline - self._now()
+            left = deadline - self.kube.clock()
             if not pending or left <= 0:
                 break
-            self._sleep(min(interval, left))
+            self.kube.sleep(min(interval, left))
             interval = min(interval * 1.5, 2.0)
         for ns in pending:
             for work in unsettled(ns):
@@ -595,8 +586,6 @@ class Onboarding:
     def write_policies(self):
         for ns in self.scope:
             ns.policies = self.kube.commit(ns.policies)
-            if any(c.action != "unchanged" for c in ns.policies):
-                self.written = True
 
     # -- result -----------------------------------------------------------------------
 
@@ -617,7 +606,7 @@ class Onboarding:
             action = "restarted" if change.obj.get("kind") in WORKLOAD_KINDS else change.action
             objects.append(record(change.obj, action))
         out = {
-            "changed": self.written or (self.kube.check_mode and bool(changes)),
+            "changed": self.kube.wrote or (self.kube.check_mode and bool(changes)),
             "injection": "{0}={1}".format(REVISION_LABEL, self.revision) if self.revision
             else "{0}=enabled".format(INJECTION_LABEL),
             "revision": self.want,

@@ -83,37 +83,48 @@ class Ansible:
                         ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                         ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
 
-    def module(self, name, args=None, check=False, diff=False, timeout=600):
-        """Run one module; returns its result dict (``failed`` set on failure)."""
-        argv = [BIN + "ansible", "localhost", "-c", "local", "-m", name, "-a", json.dumps(args or {})]
-        if check:
-            argv.append("--check")
-        if diff:
-            argv.append("--diff")
+    def _run(self, argv, check, diff, timeout):
+        """Run ansible or ansible-playbook; returns (rc, the JSON callback's output)."""
+        argv = argv + (["--check"] if check else []) + (["--diff"] if diff else [])
         proc = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
         try:
-            out = json.loads(proc.stdout)
+            return proc.returncode, json.loads(proc.stdout)
+        except ValueError:
+            raise AssertionError("{0} printed no JSON (rc {1}):\n{2}\n{3}".format(
+                " ".join(argv[:3]), proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:]))
+
+    def module(self, name, args=None, check=False, diff=False, timeout=600):
+        """Run one module; returns its result dict (``failed`` set on failure)."""
+        dummy, out = self._run([BIN + "ansible", "localhost", "-c", "local", "-m", name, "-a", json.dumps(args or {})],
+                               check, diff, timeout)
+        try:
             return out["plays"][0]["tasks"][0]["hosts"]["localhost"]
-        except (ValueError, KeyError, IndexError):
-            raise AssertionError("ansible {0} printed no result (rc {1}):\n{2}\n{3}".format(
-                name, proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:]))
+        except (KeyError, IndexError):
+            raise AssertionError("ansible {0} printed no result: {1}".format(name, json.dumps(out)[-4000:]))
 
     def playbook(self, path, extra_vars=None, check=False, diff=False, inventory=None, timeout=1200):
         """Run a playbook; returns (rc, stats per host, full json)."""
         argv = [BIN + "ansible-playbook", path, "-i", inventory or "localhost,", "-c", "local"]
         if extra_vars:
             argv += ["-e", json.dumps(extra_vars)]
-        if check:
-            argv.append("--check")
-        if diff:
-            argv.append("--diff")
-        proc = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
-        try:
-            out = json.loads(proc.stdout)
-        except ValueError:
-            raise AssertionError("ansible-playbook {0} printed no JSON (rc {1}):\n{2}\n{3}".format(
-                path, proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:]))
-        return proc.returncode, out["stats"], out
+        rc, out = self._run(argv, check, diff, timeout)
+        return rc, out["stats"], out
+
+    @staticmethod
+    def results(out):
+        """(task name without the role's prefix, result) of every task that ran on localhost, in order."""
+        for play in out["plays"]:
+            for task in play["tasks"]:
+                host = task["hosts"].get("localhost")
+                if host is not None:
+                    yield task["task"]["name"].split(" : ", 1)[-1], host
+
+    @classmethod
+    def failure(cls, out):
+        """The message of the last failed task (a role's report)."""
+        failed = [res for name, res in cls.results(out) if res.get("failed")]
+        assert failed, "no task failed"
+        return failed[-1].get("msg", "")
 
 
 @pytest.fixture(scope="session")

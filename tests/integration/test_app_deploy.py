@@ -58,20 +58,6 @@ def deploy_vars(lab, namespace, password, **extra):
     return values
 
 
-def results(out):
-    for play in out["plays"]:
-        for task in play["tasks"]:
-            host = task["hosts"].get("localhost")
-            if host is not None:
-                yield task["task"]["name"].split(" : ", 1)[-1], host
-
-
-def failure(out):
-    failed = [res for name, res in results(out) if res.get("failed")]
-    assert failed, "no task failed"
-    return failed[-1].get("msg", "")
-
-
 def release(lab, namespace):
     """{name: release} of `helm list` in the namespace."""
     out = lab.run("helm", "list", "-n", namespace, "-a", "-o", "json").stdout
@@ -94,7 +80,7 @@ def ready(pod):
 def test_deploy_injects_every_pod_and_a_rerun_makes_no_revision(lab, ansible, namespace, playbook, password):
     ns = namespace("app")
     rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password))
-    assert rc == 0, failure(out)
+    assert rc == 0, ansible.failure(out)
     assert stats["localhost"]["changed"] >= 2  # namespace label, helm install
     assert password not in json.dumps(out), "the Postgres password was logged"
 
@@ -112,22 +98,22 @@ def test_deploy_injects_every_pod_and_a_rerun_makes_no_revision(lab, ansible, na
 
     # Unchanged chart and values: nothing changes, no Helm revision.
     rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password))
-    assert rc == 0, failure(out)
+    assert rc == 0, ansible.failure(out)
     assert stats["localhost"]["changed"] == 0
-    by_name = dict(results(out))
+    by_name = dict(ansible.results(out))
     assert [r for n, r in by_name.items() if n.startswith("Run helm upgrade")][0].get("skipped")
     assert release(lab, ns)["microservices"]["revision"] == "1"
 
     # A new image tag: one upgrade, then stable again.
     rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password, app_deploy_image_tag="v1.0.1"))
-    assert rc == 0, failure(out)
+    assert rc == 0, ansible.failure(out)
     assert stats["localhost"]["changed"] == 1
     assert release(lab, ns)["microservices"]["revision"] == "2"
     images = {c["image"] for p in pods(lab, ns) if p["metadata"]["labels"]["app"] == "users"
               for c in p["spec"]["containers"] if c["name"] == "users"}
     assert images == {"localhost/meshops-shop-users:v1.0.1"}
     rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password, app_deploy_image_tag="v1.0.1"))
-    assert rc == 0, failure(out)
+    assert rc == 0, ansible.failure(out)
     assert stats["localhost"]["changed"] == 0
     assert release(lab, ns)["microservices"]["revision"] == "2"
     assert password not in json.dumps(out)
@@ -136,7 +122,7 @@ def test_deploy_injects_every_pod_and_a_rerun_makes_no_revision(lab, ansible, na
 def test_check_mode_writes_nothing(lab, ansible, playbook, password):
     ns = "app-check-{0}".format(uuid.uuid4().hex[:6])
     rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password), check=True)
-    assert rc == 0, failure(out)
+    assert rc == 0, ansible.failure(out)
     assert stats["localhost"]["changed"] >= 2  # would create the namespace and install
     assert lab.kubectl("get", "namespace", ns, check=False).returncode != 0
     assert password not in json.dumps(out)
@@ -147,7 +133,7 @@ def test_a_wrong_chart_path_is_a_clear_error(lab, ansible, playbook, password):
     wrong = deploy_vars(lab, ns, password, app_deploy_chart_ref="/nonexistent/charts/shop")
     rc, stats, out = ansible.playbook(playbook, wrong)
     assert rc != 0
-    assert failure(out) == "app_deploy_chart_ref /nonexistent/charts/shop: no such chart directory or archive"
+    assert ansible.failure(out) == "app_deploy_chart_ref /nonexistent/charts/shop: no such chart directory or archive"
     assert lab.kubectl("get", "namespace", ns, check=False).returncode != 0
 
 
@@ -156,7 +142,7 @@ def test_a_value_of_the_wrong_type_is_a_clear_error(lab, ansible, playbook, pass
     bad = {"replicaCount": "two", "postgres": {"auth": {"password": password}}}
     rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password, app_deploy_values=bad))
     assert rc != 0
-    msg = failure(out)
+    msg = ansible.failure(out)
     assert msg.startswith("Helm cannot render chart {0} for release microservices with these values".format(CHART))
     assert "at '/replicaCount': got string, want integer" in msg
     assert password not in json.dumps(out)
@@ -168,7 +154,7 @@ def test_a_revision_label_replaces_istio_injection(lab, ansible, namespace, play
     ns = namespace("app-rev", labels={"istio-injection": "enabled"})
     rc, stats, out = ansible.playbook(playbook, deploy_vars(
         lab, ns, password, app_deploy_istio_revision="canary", app_deploy_verify_sidecar=False))
-    assert rc == 0, failure(out)
+    assert rc == 0, ansible.failure(out)
     labels = lab.kubectl_json("get", "namespace", ns)["metadata"]["labels"]
     assert labels.get("istio.io/rev") == "canary" and "istio-injection" not in labels
     assert all("istio-proxy" not in container_names(p) for p in pods(lab, ns))
@@ -182,6 +168,6 @@ def test_pods_without_the_sidecar_fail_the_check(lab, ansible, namespace, playbo
               "frontend": no_inject}
     rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password, app_deploy_values=values))
     assert rc != 0
-    msg = failure(out)
+    msg = ansible.failure(out)
     assert "without the istio-proxy sidecar: frontend-v1-" in msg, msg
     assert "users-v1-" not in msg

@@ -99,22 +99,6 @@ def base_vars(project, **extra):
     return values
 
 
-def results(out):
-    """(task name without the role's prefix, result) of every task that ran on localhost, in order."""
-    for play in out["plays"]:
-        for task in play["tasks"]:
-            host = task["hosts"].get("localhost")
-            if host is not None:
-                yield task["task"]["name"].split(" : ", 1)[-1], host
-
-
-def failure(out):
-    """The message of the last failed task (the role's report)."""
-    failed = [(name, res) for name, res in results(out) if res.get("failed")]
-    assert failed, "no task failed"
-    return failed[-1][1].get("msg", "")
-
-
 def leftovers(project):
     """Containers, volumes and networks podman still has for the project."""
     label = "label=io.podman.compose.project={0}".format(project)
@@ -138,17 +122,17 @@ def test_the_shop_is_built_started_healthy_and_takes_an_order_then_torn_down(
     start = time.monotonic()
     rc, stats, out = ansible.playbook(playbook, base_vars(project, compose_validate_smoke_requests=SMOKE))
     took = time.monotonic() - start
-    assert rc == 0, failure(out)
+    assert rc == 0, ansible.failure(out)
     # Validation leaves nothing behind, so nothing reports changed (and a rerun is the same).
     assert stats["localhost"]["changed"] == 0
     assert stats["localhost"]["failures"] == 0
 
-    by_name = dict(results(out))
+    by_name = dict(ansible.results(out))
     assert "podman-compose" in by_name["Check the structure of the configuration"]["msg"]
     healthy = by_name["Check that the stack became healthy before the deadline"]["msg"]
     assert "answered 200" in healthy
 
-    answers = [res["ansible_facts"]["compose_validate_smoke_results"] for name, res in results(out)
+    answers = [res["ansible_facts"]["compose_validate_smoke_results"] for name, res in ansible.results(out)
                if name.startswith("Keep the answer")][-1]
     order = answers["place order"]["json"]
     assert order["status"] == "paid" and order["payment_id"] > 0
@@ -163,8 +147,8 @@ def test_the_shop_is_built_started_healthy_and_takes_an_order_then_torn_down(
 
 def test_check_mode_only_validates(ansible, playbook, project):
     rc, stats, out = ansible.playbook(playbook, base_vars(project), check=True)
-    assert rc == 0, failure(out)
-    ran = [name for name, res in results(out) if not res.get("skipped")]
+    assert rc == 0, ansible.failure(out)
+    ran = [name for name, res in ansible.results(out) if not res.get("skipped")]
     assert "Check the structure of the configuration" in ran
     assert not any(name in ran for name in ("Build the images", "Start the stack", "Tear the stack down"))
     assert leftovers(project) == {}
@@ -175,10 +159,10 @@ def test_a_broken_compose_file_fails_with_the_engines_message(ansible, playbook,
     broken.write_text("services:\n  web:\n    image: localhost/x\n   ports: [\n")
     rc, stats, out = ansible.playbook(playbook, base_vars(project, compose_validate_files=[str(broken)]))
     assert rc != 0
-    msg = failure(out)
+    msg = ansible.failure(out)
     assert "podman-compose config rejected" in msg
     assert "while parsing a block mapping" in msg and "line" in msg, msg
-    assert not any(name == "Build the images" for name, res in results(out))
+    assert not any(name == "Build the images" for name, res in ansible.results(out))
     assert leftovers(project) == {}
 
 
@@ -187,7 +171,7 @@ def test_a_service_depending_on_an_undefined_one_is_refused(ansible, playbook, p
     wrong.write_text("services:\n  web:\n    image: localhost/x\n    depends_on: [db]\n  worker: {}\n")
     rc, stats, out = ansible.playbook(playbook, base_vars(project, compose_validate_files=[str(wrong)]))
     assert rc != 0
-    msg = failure(out)
+    msg = ansible.failure(out)
     assert "service web depends on undefined service db" in msg
     assert "service worker has neither image nor build" in msg
 
@@ -204,7 +188,7 @@ def test_a_service_that_never_becomes_healthy_fails_after_the_deadline_naming_it
         compose_validate_smoke_requests=SMOKE))
     took = time.monotonic() - start
     assert rc != 0
-    msg = failure(out)
+    msg = ansible.failure(out)
     assert "did not answer 200 within 15s" in msg, msg
     assert "Failed service(s): payments\n" in msg, msg
     assert "--- last log lines of payments:" in msg and "password authentication failed" in msg
@@ -224,7 +208,7 @@ def test_a_service_that_exits_is_named_with_its_exit_code(ansible, playbook, pro
         project, compose_validate_files=files, compose_validate_up_timeout=30, compose_validate_health_timeout=10))
     took = time.monotonic() - start
     assert rc != 0
-    msg = failure(out)
+    msg = ansible.failure(out)
     # podman-compose waits for api-gateway's dependencies to run: `up` never ends, and is stopped at its timeout.
     assert 'failed at "Start the stack"' in msg and "did not finish within its timeout" in msg, msg
     assert "Failed service(s): orders\n" in msg, msg

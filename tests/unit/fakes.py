@@ -143,9 +143,26 @@ class FakeModule:
         self._diff = diff
         self.params = {}
         self.debugs = []
+        self.warnings = []
 
     def debug(self, msg):
         self.debugs.append(msg)
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+
+class Clock:
+    """A clock that moves only when slept on: Kube(..., sleep=clock.sleep, clock=clock)."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
 
 
 def cm(name="app", namespace="demo", data=None):

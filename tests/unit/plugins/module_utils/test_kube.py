@@ -11,7 +11,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.meshops.istio.plugins.module_utils import kube, retry
 from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, WaitTimeout
-from ansible_collections.meshops.istio.tests.unit.fakes import FakeClient, FakeModule, api_error, cm
+from ansible_collections.meshops.istio.tests.unit.fakes import Clock, FakeClient, FakeModule, api_error, cm
 
 
 @pytest.fixture(autouse=True)
@@ -166,17 +166,6 @@ def test_cluster_scoped_objects_are_named_without_namespace():
 def test_delete_missing_is_false():
     k = make()[0]
     assert k.delete(cm()) is False
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def deployment(ready):

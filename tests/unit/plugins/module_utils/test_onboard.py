@@ -16,7 +16,7 @@ import pytest
 from ansible_collections.meshops.istio.plugins.module_utils import onboard
 from ansible_collections.meshops.istio.plugins.module_utils.errors import InputError, MeshError
 from ansible_collections.meshops.istio.plugins.module_utils.kube import Kube
-from ansible_collections.meshops.istio.tests.unit.fakes import FakeClient, FakeModule, api_error
+from ansible_collections.meshops.istio.tests.unit.fakes import Clock, FakeClient, FakeModule, api_error
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
 
@@ -197,26 +197,6 @@ class FakeCluster(FakeClient):
         obj["status"] = status(kind, replicas, gen)
 
 
-class Module(FakeModule):
-    def __init__(self, check_mode=False, diff=False):
-        super(Module, self).__init__(check_mode=check_mode, diff=diff)
-        self.warnings = []
-
-    def warn(self, msg):
-        self.warnings.append(msg)
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
 def params(**kw):
     base = dict(namespaces=["shop"], namespace_selector=None, revision=None, mtls_mode=None, default_deny=False,
                 force=False, max_concurrent_restarts=5, wait_timeout=60)
@@ -225,7 +205,7 @@ def params(**kw):
 
 
 def run(client, check=False, diff=False, **kw):
-    module = Module(check_mode=check, diff=diff)
+    module = FakeModule(check_mode=check, diff=diff)
     module.params = params(**kw)
     clock = Clock()
     kube = Kube(module, client=client, sleep=clock.sleep, clock=clock)
