@@ -120,20 +120,22 @@ def alive(pid, marker):
     return state != "Z" and (marker in cmdline or cwd.startswith(marker))
 
 
-def stop(pid, marker, grace=5.0):
-    if not alive(pid, marker):
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while alive(pid, marker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if alive(pid, marker):
-        os.kill(pid, signal.SIGKILL)
-        while alive(pid, marker):
+def stop_all(procs, grace=5.0):
+    """SIGTERM every (pid, marker) still alive, SIGKILL what is left after GRACE seconds; wait until gone."""
+    procs = [(pid, marker) for pid, marker in procs if alive(pid, marker)]
+    for sig, wait_for in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+        for pid, _ in procs:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait_for
+        while procs and time.monotonic() < deadline:
             time.sleep(0.05)
+            procs = [(pid, marker) for pid, marker in procs if alive(pid, marker)]
+        if not procs:
+            return
+    raise Failure("processes still running after SIGKILL: {0}".format(", ".join(str(p) for p, _ in procs)))
 
 
 class Lock:
@@ -650,10 +652,9 @@ def teardown(ns):
         os.remove(os.path.join(TARGETS, ns + ".json"))
     except FileNotFoundError:
         pass
-    for w in state.get("workloads", []):
-        for what in ("app", "agent"):
-            if w.get(what + "_pid"):
-                stop(w[what + "_pid"], workdir(ns, w["pod"]))
+    for what in ("app", "agent"):  # the programs first, then their agents
+        stop_all([(w[what + "_pid"], workdir(ns, w["pod"])) for w in state.get("workloads", [])
+                  if w.get(what + "_pid")])
     for w in state.get("workloads", []):
         if w.get("address_added") and w.get("ip"):
             del_address(w["ip"])
@@ -682,23 +683,29 @@ def cmd_down(args):
 
 
 def cmd_status(args):
+    """One line per workload, in lab.sh status's layout; exit 1 if a process died."""
     bad = 0
-    for ns in ([args.namespace] if args.namespace else namespaces()):
+    found = [args.namespace] if args.namespace else namespaces()
+    if not found:
+        print("{0:<24} none".format("dataplane"))
+    for ns in found:
         state = read_state(ns)
         if not state:
-            print("dataplane {0:<15} none".format(ns))
+            print("{0:<24} none".format("dataplane/" + ns))
             bad = 1
             continue
         for w in state["workloads"]:
-            parts = []
+            parts, ok = [], True
             for what in ("agent", "app"):
                 pid = w.get(what + "_pid")
                 if pid:
-                    ok = alive(pid, workdir(ns, w["pod"]))
-                    bad |= not ok
-                    parts.append("{0} {1} ({2})".format(what, "running" if ok else "DEAD", pid))
-            print("dataplane {0:<15} {1:<14} {2:<8} {3:<13} {4}".format(
-                ns, w["pod"], w["kind"], w.get("ip", "-"), ", ".join(parts) or "not started"))
+                    up = alive(pid, workdir(ns, w["pod"]))
+                    ok = ok and up
+                    parts.append("{0} {1}{2}".format(what, pid, "" if up else " DEAD"))
+            bad |= not ok
+            print("{0:<24} {1} ({2}; {3} {4})".format(
+                "dataplane/{0}/{1}".format(ns, w["pod"]), "running" if ok and parts else "STOPPED",
+                ", ".join(parts) or "not started", w["kind"], w.get("ip", "-")))
     return bad
 
 
