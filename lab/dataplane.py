@@ -206,7 +206,7 @@ def normalize(spec):
             if not isinstance(delay, (int, float)) or delay < 0:
                 problems.append("{0}.delay_ms: {1!r} must be a number >= 0".format(vpath, delay))
             versions.append({"name": ver.get("name"), "replicas": replicas, "fail_ratio": ratio,
-                             "fail_code": str(ver.get("fail_code", "UNAVAILABLE")), "delay_ms": delay})
+                             "fail_code": str(ver.get("fail_code", "INTERNAL")), "delay_ms": delay})
         services.append({"name": svc.get("name"), "port": port,
                          "service_account": svc.get("service_account", svc.get("name")), "versions": versions})
         names.add(svc.get("name"))
@@ -311,6 +311,7 @@ def manifests(ns, spec, wls):
                                       "service.istio.io/canonical-name": w["app"],
                                       "service.istio.io/canonical-revision": w["version"]})},
                      "spec": {"serviceAccountName": w["sa"], "automountServiceAccountToken": False,
+                              "terminationGracePeriodSeconds": 0,
                               "containers": [
                                   {"name": w["app"], "image": "meshops.local/dataplane:lab",
                                    "ports": ports + [{"name": "http-metrics", "containerPort": METRICS_PORT}]},
@@ -658,14 +659,18 @@ def teardown(ns):
     for w in state.get("workloads", []):
         if w.get("address_added") and w.get("ip"):
             del_address(w["ip"])
-    if state.get("created_namespace"):
-        if kubectl("get", "--raw", "/readyz", check=False).returncode != 0:
-            log("API server not answering: namespace {0} left in place".format(ns))
-        else:
-            kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=120s", check=False)
+    if state and kubectl("get", "--raw", "/readyz", check=False).returncode != 0:
+        log("API server not answering: the objects in {0} are left in place".format(ns))
     elif state:
-        kubectl("delete", "pods,services,serviceaccounts", "-n", ns, "-l", "app.kubernetes.io/managed-by=" +
-                MANAGED["app.kubernetes.io/managed-by"], "--ignore-not-found", "--wait=true", check=False)
+        # The pods first and at once (nothing runs in them): the namespace controller then finds
+        # the namespace empty instead of waiting for pods to terminate.
+        selector = "app.kubernetes.io/managed-by=" + MANAGED["app.kubernetes.io/managed-by"]
+        kubectl("delete", "pods", "-n", ns, "-l", selector, "--grace-period=0", "--force", "--ignore-not-found",
+                "--wait=true", check=False)
+        if state.get("created_namespace"):
+            kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=120s", check=False)
+        else:
+            kubectl("delete", "services,serviceaccounts", "-n", ns, "-l", selector, "--ignore-not-found", check=False)
     shutil.rmtree(os.path.join(DP, ns), ignore_errors=True)
 
 
@@ -777,7 +782,8 @@ def main(argv):
     fault.add_argument("namespace")
     fault.add_argument("workload")
     fault.add_argument("--fail-ratio", type=float, default=0.0)
-    fault.add_argument("--fail-code", default="UNAVAILABLE")
+    fault.add_argument("--fail-code", default="INTERNAL",
+                       help="gRPC code name (default INTERNAL; UNAVAILABLE is retried by Istio's default retry policy)")
     fault.add_argument("--delay-ms", type=float, default=0.0)
     args, rest = parser.parse_known_args(argv)
     if rest and args.command != "call":

@@ -318,7 +318,8 @@ prometheus_up() {
   mkdir -p "$data/prometheus" "$lab/dataplane/targets"
   # dataplane: the workloads of lab/dataplane.py, found through the targets files it
   # writes (no reload when workloads come and go), scraped every second.
-  local conf="$lab/prometheus.yml"
+  local conf="$lab/prometheus.yml" targets
+  targets="$(cd "$lab" && pwd -P)/dataplane/targets"
   cat >"$conf.new" <<EOF
 global: {scrape_interval: 5s, evaluation_interval: 5s}
 scrape_configs:
@@ -329,7 +330,7 @@ scrape_configs:
   - job_name: dataplane
     scrape_interval: 1s
     scrape_timeout: 1s
-    file_sd_configs: [{files: ["$lab/dataplane/targets/*.json"], refresh_interval: 5s}]
+    file_sd_configs: [{files: ["$targets/*.json"], refresh_interval: 5s}]
 EOF
   if cmp -s "$conf.new" "$conf"; then
     rm -f "$conf.new"

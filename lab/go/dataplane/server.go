@@ -131,7 +131,7 @@ func serverMain(args []string) error {
 	pod := fs.String("pod", envOr("POD_NAME", "echo"), "pod name")
 	var f fault
 	fs.Float64Var(&f.FailRatio, "fail-ratio", 0, "share of requests to fail (0..1)")
-	fs.StringVar(&f.FailCode, "fail-code", "UNAVAILABLE", "gRPC status code of the injected failures")
+	fs.StringVar(&f.FailCode, "fail-code", "INTERNAL", "gRPC status code of the injected failures (UNAVAILABLE ones are retried by Istio's default retry policy)")
 	fs.Float64Var(&f.DelayMS, "delay-ms", 0, "latency added to every request, in milliseconds")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -172,7 +172,7 @@ func serverMain(args []string) error {
 	})
 	mux.HandleFunc("/fault", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost || r.Method == http.MethodPut {
-			nf := fault{FailCode: "UNAVAILABLE"}
+			nf := fault{FailCode: "INTERNAL"}
 			if err := json.NewDecoder(r.Body).Decode(&nf); err != nil {
 				http.Error(w, "bad JSON: "+err.Error(), http.StatusBadRequest)
 				return

@@ -178,21 +178,35 @@ def test_prometheus_counts_match_the_client(mesh):
     assert labels["request_protocol"] == "grpc"
 
 
-def test_a_version_told_to_fail(mesh):
+ALL_TO_V2 = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: echo
+spec:
+  hosts: [{host}]
+  http:
+  - route: [{{destination: {{host: {host}, subset: v2}}}}]
+"""
+
+
+def test_a_version_told_to_fail_really_fails(mesh):
+    failed_503 = ('sum(istio_requests_total{{namespace="{0}", destination_version="v2", response_code="500", '
+                  'grpc_response_status="13"}})').format(mesh.ns)
+    mesh.apply(ALL_TO_V2.format(host=mesh.host))
     try:
-        mesh.lab.run(LAB_SH, "dataplane", "fault", mesh.ns, "echo-v2", "--fail-ratio", "1")
-        report = mesh.call(count=100)
-        assert report["by_version"] == {"v1": report["ok"]}, report
-        assert report["ok"] + report["codes"].get("Unavailable", 0) == 100, report
-        assert 20 <= report["codes"].get("Unavailable", 0) <= 80, report
-        assert "injected failure" in report["error_samples"]["Unavailable"]
-        failed = mesh.prometheus('sum(istio_requests_total{{namespace="{0}", destination_version="v2", '
-                                 'response_code="503", grpc_response_status="14"}})'.format(mesh.ns))
-        mesh.lab.wait_for(lambda: mesh.prometheus(
-            'sum(istio_requests_total{{namespace="{0}", destination_version="v2", response_code="503", '
-            'grpc_response_status="14"}})'.format(mesh.ns)) != failed, timeout=30, what="503s of v2 in Prometheus")
+        mesh.until(lambda r: all_ok(r) and r["by_version"] == {"v2": r["calls"]}, "every call to go to v2")
+        before = mesh.prometheus(failed_503)
+        mesh.lab.run(LAB_SH, "dataplane", "fault", mesh.ns, "echo-v2", "--fail-ratio", "0.3")
+        report = mesh.call(count=1000, concurrency=16)
+        assert set(report["codes"]) == {"OK", "Internal"}, report
+        assert 250 <= report["codes"]["Internal"] <= 350, report["codes"]
+        assert "injected failure" in report["error_samples"]["Internal"]
+        mesh.lab.wait_for(lambda: mesh.prometheus(failed_503) != before, timeout=30,
+                          what="v2's 500s in Prometheus")
     finally:
         mesh.lab.run(LAB_SH, "dataplane", "fault", mesh.ns, "echo-v2", "--fail-ratio", "0")
+        mesh.lab.kubectl("delete", "virtualservice", "echo", "-n", mesh.ns, check=False)
     assert all_ok(mesh.call(count=20))
 
 
