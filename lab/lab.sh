@@ -409,7 +409,7 @@ COMPONENTS=(prometheus istiod kwok kube-scheduler kube-controller-manager kube-a
 
 cmd_down() {
   local c pid
-  if running kube-apiserver; then dataplane down --all || true; fi
+  dataplane down --all || true # its processes and addresses (and its namespaces while the API server runs)
   for c in "${COMPONENTS[@]}"; do
     [[ -f "$run/$c.pid" ]] || continue
     pid="$(cat "$run/$c.pid")"
@@ -426,7 +426,7 @@ cmd_down() {
 cmd_reset() {
   cmd_down
   log "wiping $lab (keeping bin/)"
-  rm -rf "$data" "$pki" "$logs" "$run" "$lab/istiod" "$lab"/*.kubeconfig "$kubeconfig" "$lab/env" "$lab/prometheus.yml"
+  rm -rf "$data" "$pki" "$logs" "$run" "$lab/istiod" "$lab"/*.kubeconfig "$kubeconfig" "$lab/env" "$lab/prometheus.yml" "$lab/dataplane"
 }
 
 cmd_status() {

@@ -110,6 +110,10 @@ def test_authorization_policy_from_mesh_policy(mesh, ansible):
         authz(mesh, ansible, "cluster.local/ns/{0}/sa/someone-else".format(ns))
         report = mesh.until(all_failed, "calls from a principal the policy does not allow to be denied")
         assert set(report["codes"]) == {"PermissionDenied"}, report
+        # the server counts what its xDS layer (RBAC) denies, as Envoy would
+        mesh.lab.wait_for(lambda: mesh.prometheus(
+            'istio_requests_total{{namespace="{0}", response_code="403", grpc_response_status="7", '
+            'source_principal="{1}"}}'.format(ns, mesh.principal("client"))), timeout=30, what="denials in Prometheus")
         authz(mesh, ansible, "cluster.local/ns/{0}/sa/client".format(ns))
         report = mesh.until(all_ok, "calls from the allowed principal to pass")
         assert report["caller_seen_by_server"] == {mesh.principal("client"): report["calls"]}
