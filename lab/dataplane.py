@@ -223,10 +223,13 @@ def normalize(spec):
             rate = load.get("rate", 10)
             if not isinstance(rate, (int, float)) or rate <= 0:
                 problems.append("{0}.load.rate: {1!r} must be a number > 0 (calls per second)".format(path, rate))
+            conc = load.get("concurrency", 16)
+            if not isinstance(conc, int) or isinstance(conc, bool) or not 1 <= conc <= 256:
+                problems.append("{0}.load.concurrency: {1!r} must be an integer from 1 to 256".format(path, conc))
             headers = load.get("headers") or {}
             if not isinstance(headers, dict):
                 problems.append("{0}.load.headers: must be a mapping of header names to values".format(path))
-            load = {"service": load.get("service"), "rate": rate, "concurrency": load.get("concurrency", 4),
+            load = {"service": load.get("service"), "rate": rate, "concurrency": conc,
                     "headers": headers if isinstance(headers, dict) else {}}
         clients.append({"name": cli.get("name"), "service_account": cli.get("service_account", cli.get("name")),
                         "version": str(cli.get("version", "v1")), "load": load})
@@ -568,7 +571,8 @@ def bring_up(ns, spec, state):
     wls = state["workloads"]
     if state["created_namespace"]:
         kubectl("create", "namespace", ns)
-    kubectl("apply", "-f", "-", input=json.dumps(manifests(ns, spec, wls)))
+    kubectl("apply", "--server-side", "--field-manager", "meshops-lab-dataplane", "-f", "-",
+            input=json.dumps(manifests(ns, spec, wls)))
 
     def pods_ready():
         items = kubectl_json("get", "pods", "-n", ns, "-l", "app.kubernetes.io/managed-by=" +

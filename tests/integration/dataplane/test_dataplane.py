@@ -162,9 +162,9 @@ def settled(read, timeout=60):
 
 
 def test_prometheus_counts_match_the_client(mesh):
-    jobs = mesh.prometheus('up{{job="dataplane", namespace="{0}"}}'.format(mesh.ns))
-    assert len(jobs) == 2 and all(j["value"][1] == "1" for j in jobs), \
-        "Prometheus does not scrape the echo servers (job dataplane): {0}".format(jobs)
+    mesh.lab.wait_for(lambda: [j["value"][1] for j in mesh.prometheus(
+        'up{{job="dataplane", namespace="{0}"}}'.format(mesh.ns))] == ["1", "1"], timeout=30,
+        what="Prometheus to scrape both echo servers (job dataplane)")
     before = settled(lambda: requests_by_version(mesh))
     report = mesh.call(count=300, rate=300)
     assert report["ok"] == 300, report
@@ -201,8 +201,9 @@ def test_a_version_told_to_fail_really_fails(mesh):
     try:
         mesh.until(lambda r: all_ok(r) and r["by_version"] == {"v2": r["calls"]}, "every call to go to v2")
         before = mesh.prometheus(failed_503)
-        mesh.lab.run(LAB_SH, "dataplane", "fault", mesh.ns, "echo-v2", "--fail-ratio", "0.3")
-        report = mesh.call(count=1000, concurrency=16)
+        mesh.lab.run(LAB_SH, "dataplane", "fault", mesh.ns, "echo-v2", "--fail-ratio", "0.3", "--delay-ms", "50")
+        report = mesh.call(count=1000, concurrency=32)
+        assert report["latency_ms"]["p50"] >= 50, report["latency_ms"]
         assert set(report["codes"]) == {"OK", "Internal"}, report
         assert 250 <= report["codes"]["Internal"] <= 350, report["codes"]
         assert "injected failure" in report["error_samples"]["Internal"]
