@@ -22,6 +22,7 @@ Only the Python standard library is used (YAML specs need PyYAML; JSON specs do 
 
 import argparse
 import fcntl
+import ipaddress
 import json
 import os
 import re
@@ -51,6 +52,7 @@ METRICS_PORT = 15090
 # pilot-agent's status server binds :PORT on every address, so each agent gets its own.
 STATUS_PORTS = range(31000, 32000)
 ADDR_LABEL = "lo:meshops"
+POD_CIDR = os.environ.get("LAB_POD_CIDR", "10.244.0.0/16")
 MANAGED = {"app.kubernetes.io/managed-by": "meshops-lab-dataplane"}
 TRUST_DOMAIN = "cluster.local"
 SOCKET_MAX = 107
@@ -337,6 +339,28 @@ def is_local(ip):
         sock.close()
 
 
+def can_add_addresses():
+    """CAP_NET_ADMIN in the effective set (what `ip addr add` needs)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> 12 & 1)
+    except OSError:
+        pass
+    return os.geteuid() == 0
+
+
+# Why there is no fallback to 127.0.0.0/8 addresses: a workload must listen on its pod IP, which
+# kwok assigns. kwok would take 127.x pod IPs from a node whose podCIDR is in 127.0.0.0/8 (tried),
+# but the API server refuses them in EndpointSlices ("may not be in the loopback range"), so
+# istiod would route to no endpoint. Without CAP_NET_ADMIN the pod range must already be local.
+NO_ADDRESSES = ("cannot add pod IPs to lo without CAP_NET_ADMIN ({0}). A workload must listen on its pod IP "
+                "(kwok's pod CIDR {1}): run the data plane as root, or let root make the pod range local once "
+                "(`ip addr add {1} dev lo`). Addresses in 127.0.0.0/8 are no way out: the API server refuses "
+                "them as endpoints.")
+
+
 def add_address(ip):
     """Put IP on lo; returns True when this call added it (so `down` removes it)."""
     proc = subprocess.run(["ip", "addr", "add", ip + "/32", "dev", "lo", "label", ADDR_LABEL],
@@ -347,11 +371,8 @@ def add_address(ip):
         return ours(ip)
     if is_local(ip):
         return False
-    raise Failure(
-        "cannot add the pod IP {0} to lo ({1}). The pod IPs come from kwok's pod CIDR, so a workload must "
-        "listen on that very address: run the data plane as root, or let root make the pod range local once "
-        "(`ip addr add 10.244.0.0/16 dev lo`), after which no per-pod address is needed.".format(
-            ip, proc.stderr.strip() or "exit {0}".format(proc.returncode)))
+    raise Failure(NO_ADDRESSES.format("{0}: {1}".format(ip, proc.stderr.strip() or proc.returncode),
+                                      POD_CIDR))
 
 
 def ours(ip):
@@ -547,6 +568,8 @@ def cmd_up(args):
             raise Failure("data plane in {0} has stopped processes ({1}); run `lab/lab.sh dataplane down {0}` "
                           "and up again".format(ns, ", ".join(sorted(set(dead)))))
         prerequisites()
+        if not can_add_addresses() and not is_local(str(ipaddress.ip_network(POD_CIDR)[1])):
+            raise Failure(NO_ADDRESSES.format("this process lacks it", POD_CIDR))
         wls = workloads_of(spec)
         for w in wls:
             sock = os.path.join(workdir(ns, w["pod"]), "var/run/secrets/workload-spiffe-uds/socket")

@@ -455,7 +455,7 @@ cmd_status() {
 # The data plane's commands live in lab/dataplane.py (Python standard library only).
 dataplane() {
   MESHOPS_LAB_DIR="$lab" LAB_ISTIOD_SECURE_GRPC_PORT="$LAB_ISTIOD_SECURE_GRPC_PORT" \
-    LAB_ISTIOD_HTTP_PORT="$LAB_ISTIOD_HTTP_PORT" python3 "$here/dataplane.py" "$@"
+    LAB_ISTIOD_HTTP_PORT="$LAB_ISTIOD_HTTP_PORT" LAB_POD_CIDR="$POD_CIDR" python3 "$here/dataplane.py" "$@"
 }
 
 mkdir -p "$lab"

@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import json
 import os
+import shutil
 import subprocess
 import time
 
@@ -259,3 +260,12 @@ def test_invalid_spec_is_refused_before_anything_is_created(lab, tmp_path):
     assert "services[0].versions[0].fail_ratio" in proc.stderr
     assert "clients[0].load.rat: unknown key" in proc.stderr
     assert lab.kubectl("get", "namespace", "dp-invalid", check=False).returncode != 0
+
+
+def test_without_the_right_to_add_addresses_it_stops_with_advice(lab):
+    if not shutil.which("setpriv"):
+        pytest.skip("setpriv (util-linux) is needed to drop CAP_NET_ADMIN")
+    proc = lab.run("setpriv", "--bounding-set=-net_admin", LAB_SH, "dataplane", "up", "dp-nocap", check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "without CAP_NET_ADMIN" in proc.stderr and "ip addr add 10.244.0.0/16 dev lo" in proc.stderr
+    assert lab.kubectl("get", "namespace", "dp-nocap", check=False).returncode != 0
