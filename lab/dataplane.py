@@ -631,7 +631,8 @@ def bring_up(ns, spec, state):
         for sub, name, content in (("var/run/secrets/tokens", "istio-token", tokens[w["sa"]]),
                                    ("var/run/secrets/istio", "root-cert.pem", root)):
             os.makedirs(os.path.join(wd, sub), exist_ok=True)
-            with open(os.path.join(wd, sub, name), "w") as handle:
+            fd = os.open(os.path.join(wd, sub, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
                 handle.write(content)
         for sub in ("etc/istio/proxy", "var/lib/istio/data", "var/run/secrets/workload-spiffe-uds"):
             os.makedirs(os.path.join(wd, sub), exist_ok=True)
@@ -762,6 +763,27 @@ def cmd_call(args, rest):
     return proc.returncode
 
 
+def cmd_stats(args):
+    """The running counts of a client with steady load (its /stats), optionally reset after reading."""
+    state = read_state(args.namespace)
+    if not state:
+        raise Failure("no data plane in {0}".format(args.namespace))
+    loaded = [w for w in state["workloads"] if w.get("load") and args.pod in (None, w["pod"])]
+    if not loaded:
+        raise Failure("no client with steady load{0} in {1} (spec: clients[].load)".format(
+            " named " + args.pod if args.pod else "", args.namespace))
+    w = loaded[0]
+    code, body = http_get("http://{0}:{1}/stats".format(w["ip"], METRICS_PORT))
+    if code != 200:
+        raise Failure("{0}: /stats answered {1}".format(w["pod"], code))
+    sys.stdout.write(body)
+    if args.reset:
+        req = urllib.request.Request("http://{0}:{1}/reset".format(w["ip"], METRICS_PORT), data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            resp.read()
+    return 0
+
+
 def cmd_fault(args):
     state = read_state(args.namespace)
     if not state:
@@ -805,6 +827,10 @@ def main(argv):
                                        "(--count, --rate, --header NAME=VALUE, --target, ...)")
     call.add_argument("namespace")
     call.add_argument("--from", dest="source", help="pod to call from (default: the first client)")
+    stats = sub.add_parser("stats", help="what a client with steady load saw so far (JSON)")
+    stats.add_argument("namespace")
+    stats.add_argument("pod", nargs="?", help="default: the first client")
+    stats.add_argument("--reset", action="store_true", help="start counting afresh after this read")
     fault = sub.add_parser("fault", help="make a server workload fail or slow down at run time")
     fault.add_argument("namespace")
     fault.add_argument("workload")
@@ -826,6 +852,8 @@ def main(argv):
             return cmd_status(args)
         if args.command == "call":
             return cmd_call(args, rest)
+        if args.command == "stats":
+            return cmd_stats(args)
         return cmd_fault(args)
     except Failure as err:
         log("FAILED: {0}".format(err))

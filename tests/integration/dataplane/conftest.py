@@ -22,10 +22,11 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 LAB_SH = os.path.join(ROOT, "lab", "lab.sh")
 
-# Two versions of one echo service and a client: the workloads of every test here.
+# Two versions of one echo service, a client for the tests' calls and one calling at a steady
+# rate (as a canary release would have it): the workloads of every test here.
 DEFAULT_SPEC = {
     "services": [{"name": "echo", "versions": [{"name": "v1"}, {"name": "v2"}]}],
-    "clients": [{"name": "client"}],
+    "clients": [{"name": "client"}, {"name": "loadgen", "load": {"service": "echo", "rate": 20}}],
 }
 
 

@@ -122,6 +122,24 @@ def test_authorization_policy_from_mesh_policy(mesh, ansible):
         authz(mesh, ansible, "-", state="absent")
 
 
+def test_steady_load(mesh):
+    def stats(*extra):
+        return json.loads(mesh.lab.run(LAB_SH, "dataplane", "stats", mesh.ns, *extra).stdout)
+
+    def two_clean_seconds():
+        # counted afresh until a 2 s window has no error (an earlier test's policy may still be in its way)
+        report = stats()
+        if report["elapsed_s"] < 2:
+            return None
+        stats("--reset")
+        return report if report["calls"] and report["ok"] == report["calls"] else None
+
+    stats("--reset")
+    report = mesh.lab.wait_for(two_clean_seconds, timeout=30, what="2 s of steady load without errors")
+    assert report["caller_seen_by_server"] == {mesh.principal("loadgen"): report["calls"]}
+    assert 10 <= report["calls"] / report["elapsed_s"] <= 30, report  # configured: 20 calls/s
+
+
 def test_weighted_and_header_routes(mesh):
     mesh.apply(VIRTUAL_SERVICE.format(host=mesh.host))
     try:
