@@ -281,8 +281,7 @@ def test_invalid_spec_is_refused_before_anything_is_created(lab, tmp_path):
 
 
 def test_without_the_right_to_add_addresses_it_stops_with_advice(lab):
-    if not shutil.which("setpriv"):
-        pytest.skip("setpriv (util-linux) is needed to drop CAP_NET_ADMIN")
+    assert shutil.which("setpriv"), "setpriv (util-linux) is needed to drop CAP_NET_ADMIN"
     proc = lab.run("setpriv", "--bounding-set=-net_admin", LAB_SH, "dataplane", "up", "dp-nocap", check=False)
     assert proc.returncode == 1, proc.stderr
     assert "without CAP_NET_ADMIN" in proc.stderr and "ip addr add 10.244.0.0/16 dev lo" in proc.stderr
