@@ -73,7 +73,7 @@ def log(msg):
 
 # -- helpers -------------------------------------------------------------------
 
-def kubectl(*args, input=None, check=True):
+def kubectl(*args, input=None, check=True):  # pylint: disable=redefined-builtin
     proc = subprocess.run([os.path.join(BIN, "kubectl"), "--kubeconfig", KUBECONFIG] + list(args),
                           input=input, capture_output=True, text=True, check=False, timeout=120)
     if check and proc.returncode != 0:
@@ -115,7 +115,7 @@ def alive(pid, marker):
         with open("/proc/{0}/cmdline".format(pid), "rb") as handle:
             cmdline = handle.read().decode(errors="replace")
         cwd = os.readlink("/proc/{0}/cwd".format(pid))
-        with open("/proc/{0}/stat".format(pid)) as handle:
+        with open("/proc/{0}/stat".format(pid), encoding="utf-8") as handle:
             state = handle.read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return False
@@ -143,9 +143,12 @@ def stop_all(procs, grace=5.0):
 class Lock:
     """One dataplane command at a time changes addresses, ports and state."""
 
+    def __init__(self):
+        self.handle = None
+
     def __enter__(self):
         os.makedirs(DP, exist_ok=True)
-        self.handle = open(os.path.join(DP, ".lock"), "w")
+        self.handle = open(os.path.join(DP, ".lock"), "w", encoding="utf-8")  # pylint: disable=consider-using-with
         fcntl.flock(self.handle, fcntl.LOCK_EX)
         return self
 
@@ -247,7 +250,7 @@ def normalize(spec):
 
 def load_spec(args):
     if args.spec:
-        with open(args.spec) as handle:
+        with open(args.spec, encoding="utf-8") as handle:
             text = handle.read()
         if args.spec.endswith((".yaml", ".yml")):
             try:
@@ -342,7 +345,7 @@ def is_local(ip):
 def can_add_addresses():
     """CAP_NET_ADMIN in the effective set (what `ip addr add` needs)."""
     try:
-        with open("/proc/self/status") as handle:
+        with open("/proc/self/status", encoding="utf-8") as handle:
             for line in handle:
                 if line.startswith("CapEff:"):
                     return bool(int(line.split()[1], 16) >> 12 & 1)
@@ -419,7 +422,7 @@ def state_path(ns):
 
 def read_state(ns):
     try:
-        with open(state_path(ns)) as handle:
+        with open(state_path(ns), encoding="utf-8") as handle:
             return json.load(handle)
     except (OSError, ValueError):
         return {}
@@ -428,7 +431,7 @@ def read_state(ns):
 def write_state(ns, state):
     os.makedirs(os.path.join(DP, ns), exist_ok=True)
     tmp = state_path(ns) + ".tmp"
-    with open(tmp, "w") as handle:
+    with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(state, handle, indent=2, sort_keys=True)
     os.replace(tmp, state_path(ns))
 
@@ -486,7 +489,7 @@ def spawn(ns, w, what, argv, env):
 
 def tail(path, lines=15):
     try:
-        with open(path, errors="replace") as handle:
+        with open(path, encoding="utf-8", errors="replace") as handle:
             return "".join(handle.readlines()[-lines:])
     except OSError:
         return "(no log)"
@@ -524,8 +527,8 @@ def target(ns, service, port):
 
 def agent_ready(ns, w):
     wd = workdir(ns, w["pod"])
-    files = ["etc/istio/proxy/grpc-bootstrap.json"] + ["var/lib/istio/data/" + f
-                                                        for f in ("cert-chain.pem", "key.pem", "root-cert.pem")]
+    files = ["etc/istio/proxy/grpc-bootstrap.json"] + [
+        "var/lib/istio/data/" + f for f in ("cert-chain.pem", "key.pem", "root-cert.pem")]
     return all(os.path.isfile(os.path.join(wd, f)) for f in files)
 
 
@@ -539,7 +542,8 @@ def check_running(ns, w, what):
 # -- commands ----------------------------------------------------------------------
 
 def prerequisites():
-    missing = [b for b in ("kubectl", "pilot-agent", "meshops-dataplane") if not os.access(os.path.join(BIN, b), os.X_OK)]
+    missing = [b for b in ("kubectl", "pilot-agent", "meshops-dataplane")
+               if not os.access(os.path.join(BIN, b), os.X_OK)]
     if missing:
         raise Failure("missing in {0}: {1} (run `make lab-up`, which builds them)".format(BIN, ", ".join(missing)))
     if kubectl("get", "--raw", "/readyz", check=False).returncode != 0:
@@ -559,9 +563,8 @@ def cmd_up(args):
             if state.get("spec") != spec:
                 raise Failure("a data plane with another spec is up in {0}; run `lab/lab.sh dataplane down {0}` "
                               "first".format(ns))
-            dead = [w["pod"] for w in state["workloads"]
-                    for what in ("agent", "app") if w.get(what + "_pid") and not alive(w[what + "_pid"],
-                                                                                     workdir(ns, w["pod"]))]
+            dead = [w["pod"] for w in state["workloads"] for what in ("agent", "app")
+                    if w.get(what + "_pid") and not alive(w[what + "_pid"], workdir(ns, w["pod"]))]
             if not dead:
                 log("data plane in {0} is already up".format(ns))
                 return 0
@@ -585,8 +588,8 @@ def cmd_up(args):
             log("bringing the data plane up failed; cleaning up (logs stay in {0})".format(os.path.join(LOGS, ns)))
             teardown(ns)
             raise
-    log("data plane in {0} up in {1:.1f}s: {2}".format(ns, time.monotonic() - t0,
-                                                        ", ".join(w["pod"] + "=" + w["ip"] for w in state["workloads"])))
+    log("data plane in {0} up in {1:.1f}s: {2}".format(
+        ns, time.monotonic() - t0, ", ".join(w["pod"] + "=" + w["ip"] for w in state["workloads"])))
     return 0
 
 
@@ -611,7 +614,7 @@ def bring_up(ns, spec, state):
     root = wait(lambda: (kubectl("get", "configmap", "istio-ca-root-cert", "-n", ns, "-o",
                                  "jsonpath={.data.root-cert\\.pem}", check=False).stdout or None),
                 "istiod to publish istio-ca-root-cert in " + ns)
-    with open(os.path.join(LAB, "pki", "ca.crt")) as handle:
+    with open(os.path.join(LAB, "pki", "ca.crt"), encoding="utf-8") as handle:
         if handle.read().strip() != root.strip():
             raise Failure("istiod does not sign workload certificates with the lab CA (istio-ca-root-cert in {0} "
                           "is another root); restart it with `lab/lab.sh up`".format(ns))
@@ -669,7 +672,7 @@ def write_targets(ns, wls):
                "labels": {"namespace": ns, "pod": w["pod"], "workload": w["workload"]}}
               for w in wls if w["kind"] == "server"]
     tmp = os.path.join(TARGETS, "." + ns + ".json.tmp")
-    with open(tmp, "w") as handle:
+    with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(groups, handle, indent=1)
     os.replace(tmp, os.path.join(TARGETS, ns + ".json"))
 
