@@ -6,6 +6,8 @@
 #   lab/lab.sh down     stop every process the lab started, by pid
 #   lab/lab.sh reset    down, then wipe the lab's data, certificates and logs
 #   lab/lab.sh status   health of each component (exit 1 if any is unhealthy)
+#   lab/lab.sh dataplane up|down|status|call|stats|fault ...
+#                       proxyless gRPC workloads with Istio's agent (lab/dataplane.py)
 #
 # Everything lives under .lab/ at the repository root: bin/ (links to the cached
 # builds), pki/, data/, logs/, run/ (pids), kubeconfig and env.
@@ -260,6 +262,7 @@ istio_up() {
       || die_component istiod "could not apply the Istio cluster configuration"
     echo "$want_sha" >"$stamp"
   fi
+  istiod_plug_lab_ca
   (
     cd "$dir"
     export POD_NAMESPACE=istio-system POD_NAME=istiod-lab REVISION=default \
@@ -280,6 +283,33 @@ istio_up() {
   wait_for istiod https_ok "https://127.0.0.1:$LAB_ISTIOD_WEBHOOK_PORT/ready"
 }
 
+# One root of trust: istiod signs workload certificates with the lab CA (Istio's
+# plugged-in CA, read from ./etc/cacerts in its working directory), the CA that
+# already signs its serving certificate on 15012 and the webhooks. The lab CA is a
+# self-signed root with CA:TRUE, so it is its own chain. A running istiod that
+# started before the files were there is restarted once.
+istiod_plug_lab_ca() {
+  local dir="$lab/istiod/etc/cacerts" stamp="$lab/istiod/cacerts.sha" want
+  want="$(cat "$pki/ca.crt" "$pki/ca.key" | sha256sum | cut -c1-16)"
+  [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$dir/ca-key.pem" ]] && return 0
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  install -m 600 "$pki/ca.key" "$dir/ca-key.pem"
+  install -m 644 "$pki/ca.crt" "$dir/ca-cert.pem"
+  install -m 644 "$pki/ca.crt" "$dir/root-cert.pem"
+  install -m 644 "$pki/ca.crt" "$dir/cert-chain.pem"
+  if running istiod; then
+    local pid
+    pid="$(cat "$run/istiod.pid")"
+    log "restarting istiod ($pid): it now signs workload certificates with the lab CA"
+    kill "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$run/istiod.pid"
+  fi
+  echo "$want" >"$stamp"
+}
+
 istio_cluster_config_present() {
   kc get crd virtualservices.networking.istio.io >/dev/null 2>&1 &&
     kc get mutatingwebhookconfiguration istio-sidecar-injector >/dev/null 2>&1 &&
@@ -287,15 +317,33 @@ istio_cluster_config_present() {
 }
 
 prometheus_up() {
-  mkdir -p "$data/prometheus"
-  cat >"$lab/prometheus.yml" <<EOF
+  mkdir -p "$data/prometheus" "$lab/dataplane/targets"
+  # dataplane: the workloads of lab/dataplane.py, found through the targets files it
+  # writes (no reload when workloads come and go), scraped every second.
+  local conf="$lab/prometheus.yml" targets
+  targets="$(cd "$lab" && pwd -P)/dataplane/targets"
+  cat >"$conf.new" <<EOF
 global: {scrape_interval: 5s, evaluation_interval: 5s}
 scrape_configs:
   - job_name: prometheus
     static_configs: [{targets: ["127.0.0.1:$LAB_PROMETHEUS_PORT"]}]
   - job_name: istiod
     static_configs: [{targets: ["127.0.0.1:$LAB_ISTIOD_MONITORING_PORT"]}]
+  - job_name: dataplane
+    scrape_interval: 1s
+    scrape_timeout: 1s
+    file_sd_configs: [{files: ["$targets/*.json"], refresh_interval: 5s}]
 EOF
+  if cmp -s "$conf.new" "$conf"; then
+    rm -f "$conf.new"
+  else
+    mv "$conf.new" "$conf"
+    if running prometheus; then
+      log "reloading prometheus (configuration changed)"
+      curl -sf -X POST "http://127.0.0.1:$LAB_PROMETHEUS_PORT/-/reload" >/dev/null ||
+        die_component prometheus "reload of $conf failed"
+    fi
+  fi
   local prom
   prom="$(command -v prometheus || echo /usr/bin/prometheus)"
   start prometheus "$prom" --config.file "$lab/prometheus.yml" --storage.tsdb.path "$data/prometheus" \
@@ -385,6 +433,7 @@ COMPONENTS=(prometheus istiod kwok kube-scheduler kube-controller-manager kube-a
 
 cmd_down() {
   local c pid
+  dataplane down --all || true # its processes and addresses (and its namespaces while the API server runs)
   for c in "${COMPONENTS[@]}"; do
     [[ -f "$run/$c.pid" ]] || continue
     pid="$(cat "$run/$c.pid")"
@@ -401,7 +450,8 @@ cmd_down() {
 cmd_reset() {
   cmd_down
   log "wiping $lab (keeping bin/)"
-  rm -rf "$data" "$pki" "$logs" "$run" "$lab/istiod" "$lab"/*.kubeconfig "$kubeconfig" "$lab/env" "$lab/prometheus.yml" "$lab/demo-jwt"
+  rm -rf "$data" "$pki" "$logs" "$run" "$lab/istiod" "$lab"/*.kubeconfig "$kubeconfig" "$lab/env" "$lab/prometheus.yml" \
+    "$lab/demo-jwt" "$lab/dataplane"
 }
 
 cmd_status() {
@@ -429,7 +479,14 @@ cmd_status() {
   else
     printf '%-24s NOT READY: %s\n' podman "$podman"; bad=1
   fi
+  dataplane status || bad=1
   return $bad
+}
+
+# The data plane's commands live in lab/dataplane.py (Python standard library only).
+dataplane() {
+  MESHOPS_LAB_DIR="$lab" LAB_ISTIOD_SECURE_GRPC_PORT="$LAB_ISTIOD_SECURE_GRPC_PORT" \
+    LAB_ISTIOD_HTTP_PORT="$LAB_ISTIOD_HTTP_PORT" LAB_POD_CIDR="$POD_CIDR" python3 "$here/dataplane.py" "$@"
 }
 
 mkdir -p "$lab"
@@ -445,6 +502,7 @@ case "${1:-}" in
   down) cmd_down ;;
   reset) cmd_reset ;;
   status) cmd_status ;;
+  dataplane) shift; dataplane "$@" ;;
   _step) shift; mkdir -p "$logs" "$run" "$data"; for f in "$@"; do "$f"; done ;; # debugging: run single steps
-  *) echo "usage: $0 up|down|reset|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|reset|status|dataplane" >&2; exit 2 ;;
 esac
