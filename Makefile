@@ -1,7 +1,7 @@
 # Tooling for the meshops.istio collection (GNU make).
 #
 #   make test       the whole suite, in order, stopping at the first failure:
-#                   venv unit sanity compat lint changelog-lint build-check integration molecule
+#                   venv unit lab-unit sanity compat lint changelog-lint build-check integration molecule
 #   make help       list the targets
 #
 # Every target sets up what it needs (`make venv` is a prerequisite), so a fresh
@@ -50,7 +50,7 @@ export PATH := $(VENV)/bin:$(PATH)
 .PHONY: help venv venv-min tree unit sanity compat lint changelog-lint build-check integration molecule demo test clean
 
 help:
-	@echo 'make test            whole suite: venv unit sanity compat lint changelog-lint build-check integration molecule'
+	@echo 'make test            whole suite: venv unit lab-unit sanity compat lint changelog-lint build-check integration molecule'
 	@echo 'make venv            create .venv (Python $(VENV_PYTHON_VERSION)) from requirements.txt + requirements-sanity.txt (reruns when they change)'
 	@echo 'make venv-min        create .venv-min (Python $(MIN_PYTHON_VERSION)) from requirements-min.txt: the oldest ansible-core claimed'
 	@echo 'make unit            pytest tests/unit'
@@ -164,7 +164,7 @@ demo: tree
 
 # Sequential on purpose (also under -j); stops at the first failure.
 test:
-	@for t in venv unit sanity compat lint changelog-lint build-check integration molecule; do \
+	@for t in venv unit lab-unit sanity compat lint changelog-lint build-check integration molecule; do \
 	  start=$$(date +%s); \
 	  echo "==> make $$t"; \
 	  $(MAKE) --no-print-directory $$t || { echo "==> make $$t FAILED after $$(( $$(date +%s) - start ))s" >&2; exit 1; }; \

@@ -30,3 +30,8 @@ lab-dataplane-down:
 
 lab-dataplane-status:
 	lab/lab.sh dataplane status
+
+# Unit tests of the lab's own programs (the data plane's Go workloads).
+.PHONY: lab-unit
+lab-unit:
+	cd lab/go/dataplane && GOTOOLCHAIN=local go vet ./... && GOTOOLCHAIN=local go test ./...
