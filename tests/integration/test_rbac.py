@@ -1,0 +1,209 @@
+# -*- coding: utf-8 -*-
+"""Least privilege: the RBAC shipped in rbac/ (docs/rbac.md) is enough to run the writing modules and
+roles, and nothing more is needed. A ServiceAccount bound only to it (a kubeconfig with its token from
+``kubectl create token``) runs mesh_onboard, mesh_policy and the mesh_security role on a namespace; with
+one rule removed, the 403 names the verb, the resource, the namespace and the rule to add.
+
+The shipped ClusterRoles are applied under names of the test's own (suffixed) and removed afterwards.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+import uuid
+
+import pytest
+import yaml
+
+from conftest import ROOT, Ansible, Lab
+
+RBAC = os.path.join(ROOT, "rbac")
+SA = "meshops"
+
+
+def shipped(*files):
+    """The ClusterRoles of rbac/FILE..., by name."""
+    roles = {}
+    for name in files:
+        with open(os.path.join(RBAC, name)) as handle:
+            for doc in yaml.safe_load_all(handle):
+                if doc:
+                    assert doc["kind"] == "ClusterRole", name
+                    roles[doc["metadata"]["name"]] = doc
+    return roles
+
+
+class Identity:
+    """A ServiceAccount, bindings of suffixed copies of the shipped ClusterRoles, and a kubeconfig with its token."""
+
+    def __init__(self, lab, ansible, home, directory):
+        self.lab = lab
+        self.home = home
+        self.suffix = uuid.uuid4().hex[:6]
+        self.cluster_objects = []
+        lab.kubectl("create", "serviceaccount", SA, "-n", home)
+        token = lab.kubectl("create", "token", SA, "-n", home, "--duration", "2h").stdout.strip()
+        with open(lab.kubeconfig) as handle:
+            admin = yaml.safe_load(handle)
+        self.kubeconfig = os.path.join(directory, "meshops-sa.kubeconfig")
+        with open(self.kubeconfig, "w") as handle:
+            yaml.safe_dump({
+                "apiVersion": "v1", "kind": "Config", "current-context": "sa",
+                "clusters": [{"name": "lab", "cluster": admin["clusters"][0]["cluster"]}],
+                "users": [{"name": SA, "user": {"token": token}}],
+                "contexts": [{"name": "sa", "context": {"cluster": "lab", "user": SA}}]}, handle)
+        env = dict(lab.env, KUBECONFIG=self.kubeconfig, K8S_AUTH_KUBECONFIG=self.kubeconfig)
+        self.as_sa = Lab(env)
+        self.ansible = Ansible(self.as_sa, ansible.env["ANSIBLE_COLLECTIONS_PATH"])
+
+    def grant(self, role, namespace=None, drop=None):
+        """Apply a copy of the shipped ClusterRole ``role`` (without the rules ``drop(rule)`` selects) and bind
+        it to the ServiceAccount: in ``namespace`` (RoleBinding) or cluster-wide (ClusterRoleBinding)."""
+        src = shipped("mesh_policy.yml", "mesh_onboard.yml")[role]
+        name = "{0}-{1}".format(role, self.suffix)
+        rules = [r for r in src["rules"] if not (drop and drop(r))]
+        assert not drop or len(rules) < len(src["rules"]), "no rule dropped"
+        cluster_role = dict(src, metadata={"name": name, "labels": src["metadata"].get("labels", {})}, rules=rules)
+        self.lab.apply(json.dumps(cluster_role))
+        self.cluster_objects.append(("clusterrole", name))
+        subject = [{"kind": "ServiceAccount", "name": SA, "namespace": self.home}]
+        ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name}
+        if namespace:
+            binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                       "metadata": {"name": name.replace(":", "-"), "namespace": namespace},
+                       "subjects": subject, "roleRef": ref}
+        else:
+            binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                       "metadata": {"name": name.replace(":", "-")}, "subjects": subject, "roleRef": ref}
+            self.cluster_objects.append(("clusterrolebinding", name.replace(":", "-")))
+        self.lab.apply(json.dumps(binding))
+        # Wait until the authorizer answers yes for the first rule (its informer sees the binding).
+        self.as_sa.wait_for(lambda: self.as_sa.kubectl("auth", "can-i", *self._can_i(rules[0], namespace),
+                                                       check=False).returncode == 0,
+                            timeout=30, what="the binding of {0} to take effect".format(name))
+
+    @staticmethod
+    def _can_i(rule, namespace):
+        group = rule["apiGroups"][0]
+        resource = rule["resources"][0] + ("." + group if group else "")
+        return [rule["verbs"][0], resource] + (["-n", namespace] if namespace else [])
+
+    def cleanup(self):
+        for kind, name in reversed(self.cluster_objects):
+            self.lab.kubectl("delete", kind, name, "--ignore-not-found", check=False)
+
+
+@pytest.fixture
+def identity(lab, ansible, namespace, tmp_path):
+    ident = Identity(lab, ansible, namespace("rbacsa"), str(tmp_path))
+    yield ident
+    ident.cleanup()
+
+
+def deploy(lab, ns, name):
+    lab.apply(json.dumps({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}},
+                              "spec": {"containers": [{"name": name, "image": "example.invalid/{0}:1".format(name)}]}}}}))
+    lab.kubectl("rollout", "status", "deployment/" + name, "-n", ns, "--timeout=120s", timeout=150)
+
+
+def policies(ns):
+    return {
+        "peer_authentications": [{"name": "default", "namespace": ns, "mode": "STRICT"}],
+        "authorization_policies": [
+            {"name": "web-readers", "namespace": ns, "selector": {"app": "web"},
+             "rules": [{"from": [{"principals": ["cluster.local/ns/{0}/sa/client".format(ns)]}],
+                        "to": [{"methods": ["GET"], "paths": ["/api/*"]}]}]}],
+        "request_authentications": [
+            {"name": "web-jwt", "namespace": ns, "selector": {"app": "web"},
+             "jwt_rules": [{"issuer": "https://issuer.example.com",
+                            "jwks_uri": "https://issuer.example.com/.well-known/jwks.json"}]}],
+        "service_entries": [
+            {"name": "payments", "namespace": ns, "hosts": ["api.payments.example.com"],
+             "ports": [{"number": 443, "protocol": "TLS"}], "export_to": ["."]}],
+    }
+
+
+SECURITY_PLAY = """\
+- hosts: localhost
+  gather_facts: false
+  roles:
+    - role: meshops.istio.mesh_security
+      vars:
+        mesh_security_mtls_mode: ""
+        mesh_security_peer_authentications:
+          - {{name: db, namespace: {ns}, mode: STRICT, selector: {{app: db}}}}
+        mesh_security_deny_all_namespaces: [{ns}]
+        mesh_security_authorization_policies:
+          - name: web-from-gateway
+            namespace: {ns}
+            selector: {{app: web}}
+            rules: [{{from: [{{namespaces: [{ns}]}}]}}]
+        mesh_security_service_entries:
+          - {{name: cdn, namespace: {ns}, hosts: [cdn.example.com], ports: [{{number: 443, protocol: TLS}}]}}
+"""
+
+
+def test_shipped_rbac_runs_the_writing_modules_and_mesh_security(lab, identity, namespace, tmp_path):
+    ns = namespace("rbac")
+    deploy(lab, ns, "web")
+    identity.grant("meshops-istio:mesh-onboard", ns)
+    identity.grant("meshops-istio:mesh-onboard-cluster")
+    identity.grant("meshops-istio:mesh-policy", ns)
+    sa = identity.as_sa
+    # The token is really least privilege: no Secrets, nothing in another namespace.
+    assert "forbidden" in sa.kubectl("get", "secrets", "-n", ns, check=False).stderr.lower()
+    assert "forbidden" in sa.kubectl("get", "pods", "-n", identity.home, check=False).stderr.lower()
+
+    onboard = identity.ansible.module("meshops.istio.mesh_onboard",
+                                      {"namespaces": [ns], "mtls_mode": "PERMISSIVE", "wait_timeout": 120})
+    assert not onboard.get("failed"), onboard.get("msg")
+    assert onboard["changed"] is True and onboard["restarted"] == ["{0}/Deployment/web".format(ns)]
+    assert onboard["missing_sidecar"] == []
+    assert identity.ansible.module("meshops.istio.mesh_onboard", {"namespaces": [ns], "mtls_mode": "PERMISSIVE",
+                                                                  "wait_timeout": 120})["changed"] is False
+
+    args = policies(ns)
+    result = identity.ansible.module("meshops.istio.mesh_policy", args)
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is True and len(result["objects"]) == 5  # + the require-JWT policy
+    assert identity.ansible.module("meshops.istio.mesh_policy", args)["changed"] is False
+    gone = identity.ansible.module("meshops.istio.mesh_policy", dict(args, state="absent"))
+    assert not gone.get("failed"), gone.get("msg")
+    assert gone["changed"] is True
+
+    playbook = tmp_path / "security.yml"
+    playbook.write_text(SECURITY_PLAY.format(ns=ns))
+    rc, stats, out = identity.ansible.playbook(str(playbook))
+    assert rc == 0, Ansible.failure(out)
+    assert stats["localhost"]["changed"] >= 1
+    rc, stats, out = identity.ansible.playbook(str(playbook))
+    assert rc == 0 and stats["localhost"]["changed"] == 0, Ansible.failure(out) if rc else stats
+    names = lab.kubectl("get", "authorizationpolicies.security.istio.io", "-n", ns, "-o", "name").stdout.split()
+    assert sorted(n.rsplit("/", 1)[-1] for n in names) == ["deny-all", "web-from-gateway"]
+
+
+def test_a_missing_rule_is_named_with_the_rule_to_add_and_nothing_is_written(lab, identity, namespace):
+    ns = namespace("rbacno")
+    identity.grant("meshops-istio:mesh-policy", ns, drop=lambda rule: "serviceentries" in rule["resources"])
+    args = policies(ns)
+    args["peer_authentications"] = []
+
+    result = identity.ansible.module("meshops.istio.mesh_policy", args)
+    assert result.get("failed") is True
+    msg = result["msg"]
+    print("rbac: " + msg)
+    found = re.search(r'may not (\w+) serviceentries\.networking\.istio\.io in namespace "{0}"'.format(ns), msg)
+    assert found, msg
+    verb = found.group(1)
+    assert "{{apiGroups: [networking.istio.io], resources: [serviceentries], verbs: [{0}]}}".format(verb) in msg
+    assert 'Role in namespace "{0}"'.format(ns) in msg and "system:serviceaccount:{0}:{1}".format(
+        identity.home, SA) in msg
+    for kind in ("authorizationpolicies.security.istio.io", "requestauthentications.security.istio.io"):
+        assert lab.kubectl("get", kind, "-n", ns, "-o", "name").stdout.strip() == "", "written despite the 403"
