@@ -26,14 +26,15 @@ SA = "meshops"
 
 
 def shipped(*files):
-    """The ClusterRoles of rbac/FILE..., by name."""
+    """The ClusterRoles of rbac/FILE... (each a List: ansible-test's yamllint allows one document a file), by name."""
     roles = {}
     for name in files:
         with open(os.path.join(RBAC, name)) as handle:
-            for doc in yaml.safe_load_all(handle):
-                if doc:
-                    assert doc["kind"] == "ClusterRole", name
-                    roles[doc["metadata"]["name"]] = doc
+            doc = yaml.safe_load(handle)
+        assert doc["kind"] == "List", name
+        for item in doc["items"]:
+            assert item["kind"] == "ClusterRole", name
+            roles[item["metadata"]["name"]] = item
     return roles
 
 
