@@ -93,8 +93,10 @@ def translate(exc, action, what):
         msg += ". " + rbac if rbac else ""
         return ApiError(msg, status=status, reason=reason)
     if retry.is_transient(exc):
-        return ApiError("Could not {0} {1}: the Kubernetes API server cannot be reached ({2})".format(
-            action, what, to_native(exc)))
+        tries = getattr(exc, "meshops_retries", None)
+        return ApiError("Could not {0} {1}: the Kubernetes API server cannot be reached{2} ({3})".format(
+            action, what, " after {0} tries in {1}s (retry budget: {2})".format(tries[0], tries[1], retry.BUDGET_ENV)
+            if tries else "", to_native(exc)))
     name = type(exc).__name__
     if name in ("ResourceNotFoundError", "ResourceNotUniqueError"):
         return KindNotServed("Could not {0} {1}: the API server does not serve this kind; "

@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import select
+import subprocess
 import threading
 import time
 
@@ -63,16 +65,30 @@ def in_background(fn, *args, **kwargs):
     return thread, box
 
 
-def kill_when_writing(lab, ns, thread):
+def watch_objects(lab, ns):
+    """``kubectl get --watch`` on the namespace's AuthorizationPolicies, started before the module runs:
+    a line per object as soon as the server has stored it (polling with kubectl was too slow to land the
+    kill before the last of 150 writes)."""
+    return subprocess.Popen(["kubectl", "get", AUTHZ, "-n", ns, "--watch", "-o", "name"], env=lab.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+
+def kill_when_writing(lab, watcher, thread, timeout=300):
     """Kill -9 the API server as soon as the first object of the batch is written (the module's dry
-    runs of all objects are over, its writes have begun); returns (objects seen, kill time)."""
-    def first_written():
-        found = count_objects(lab, ns)
-        return (found,) if found > 0 or not thread.is_alive() else None
-    seen = lab.wait_for(first_written, timeout=300, what="the first AuthorizationPolicy of the batch")[0]
-    assert thread.is_alive(), "the module finished before the kill: no fault was injected"
-    lab.killed = lab.kill("kube-apiserver")
-    return seen, time.monotonic()
+    runs of all objects are over, its writes have begun); returns the kill time."""
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            assert thread.is_alive(), "the module finished before it wrote anything: no fault was injected"
+            assert time.monotonic() < deadline, "no object written within {0}s".format(timeout)
+            ready, dummy, dummy2 = select.select([watcher.stdout], [], [], 0.5)
+            if ready and watcher.stdout.readline():
+                break
+        lab.killed = lab.kill("kube-apiserver")
+        return time.monotonic()
+    finally:
+        watcher.kill()
+        watcher.wait()
 
 
 def restart(lab, killed_at, pause=0):
@@ -95,13 +111,14 @@ def test_module_rides_out_an_api_server_restart_and_a_rerun_changes_nothing(faul
     lab.kubectl("create", "namespace", ns)
     args = policies(ns)
 
+    watcher = watch_objects(lab, ns)
     thread, box = in_background(faults_ansible.module, MODULE, args, timeout=900)
-    seen, killed_at = kill_when_writing(lab, ns, thread)
+    killed_at = kill_when_writing(lab, watcher, thread)
     outage = restart(lab, killed_at)
     thread.join(900)
     result = box["result"]
-    print("faults: kill -9 after {0} of {1} objects; API server down {2:.1f}s; module ran {3:.1f}s; "
-          "api_calls {4}".format(seen, COUNT, outage, box["seconds"], result.get("api_calls")))
+    print("faults: API server down {0:.1f}s; module ran {1:.1f}s; api_calls {2}".format(
+        outage, box["seconds"], result.get("api_calls")))
 
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is True
@@ -121,19 +138,23 @@ def test_outage_longer_than_the_budget_fails_clearly_and_a_rerun_converges(fault
     short = Ansible(lab, faults_ansible.env["ANSIBLE_COLLECTIONS_PATH"])
     short.env["MESHOPS_RETRY_BUDGET"] = "3"
 
+    watcher = watch_objects(lab, ns)
     thread, box = in_background(short.module, MODULE, args, timeout=900)
-    dummy, killed_at = kill_when_writing(lab, ns, thread)
+    killed_at = kill_when_writing(lab, watcher, thread)
     thread.join(120)
     assert not thread.is_alive(), "the module still runs 120 s into an outage with a 3 s retry budget"
     failed_after = time.monotonic() - killed_at
     result = box["result"]
     restart(lab, killed_at)
-    print("faults: with MESHOPS_RETRY_BUDGET=3 the module failed {0:.1f}s after the kill: {1}".format(
-        failed_after, result.get("msg")))
+    written = count_objects(lab, ns)
+    print("faults: with MESHOPS_RETRY_BUDGET=3 the module failed {0:.1f}s after the kill, {1} of {2} objects "
+          "written: {3}".format(failed_after, written, COUNT, result.get("msg")))
 
     assert result.get("failed") is True
-    assert "the Kubernetes API server cannot be reached" in result["msg"]
+    assert "the Kubernetes API server cannot be reached after" in result["msg"]
+    assert "(retry budget: MESHOPS_RETRY_BUDGET)" in result["msg"]
     assert "AuthorizationPolicy {0}/allow-".format(ns) in result["msg"]
+    assert 0 < written < COUNT, "the kill did not land in the middle of the writes"
 
     again = faults_ansible.module(MODULE, args)
     assert not again.get("failed"), again.get("msg")

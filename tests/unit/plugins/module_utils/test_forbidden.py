@@ -65,3 +65,13 @@ def test_non_json_body():
 @pytest.mark.parametrize("status", [401, 404, 409, 500, 0, None])
 def test_only_403_is_explained(status):
     assert forbidden.message(status_body(NAMESPACED, code=status or 0), status) is None
+
+
+def test_the_kube_layer_appends_the_rule_to_a_403():
+    from ansible_collections.meshops.istio.plugins.module_utils.kube import translate
+    from ansible_collections.meshops.istio.tests.unit.fakes import api_error
+    err = translate(api_error(403, "Forbidden", NAMESPACED), "apply", "AuthorizationPolicy shop/allow-web")
+    assert err.status == 403
+    assert err.msg.startswith("Could not apply AuthorizationPolicy shop/allow-web: HTTP 403 Forbidden: ")
+    assert "{apiGroups: [security.istio.io], resources: [authorizationpolicies], verbs: [patch]}" in err.msg
+    assert "RBAC" not in translate(api_error(409, "Conflict", "conflict"), "apply", "x").msg

@@ -216,3 +216,14 @@ def test_transient_messages(text, status):
 ])
 def test_permanent_messages(text, status):
     assert not retry.is_transient_message(text, status)
+
+
+def test_the_kube_layer_says_how_long_it_tried():
+    from ansible_collections.meshops.istio.plugins.module_utils.kube import translate
+    clock = FakeClock()
+    fn, dummy = flaky(ConnectionRefusedError(111, "Connection refused"))
+    with pytest.raises(ConnectionRefusedError) as info:
+        retry.call(fn, sleep=clock.sleep, clock=clock, budget_s=10)
+    msg = translate(info.value, "apply", "ConfigMap shop/web").msg
+    assert "Could not apply ConfigMap shop/web: the Kubernetes API server cannot be reached after " in msg
+    assert "tries in 10.0s (retry budget: MESHOPS_RETRY_BUDGET)" in msg
