@@ -113,7 +113,7 @@ build-check: venv
 # Integration tests against the local lab (tests/integration/conftest.py starts it,
 # building what is missing), or against MESHOPS_KUBECONFIG's cluster.
 integration: tree
-	"$(VENV)/bin/pytest" -q -p no:cacheprovider tests/integration
+	"$(VENV)/bin/pytest" -q -rs -p no:cacheprovider tests/integration
 
 # Molecule scenarios of the roles, on the same lab (molecule/resources/prepare.yml).
 molecule: tree

@@ -22,7 +22,7 @@ bin="$lab/bin" pki="$lab/pki" logs="$lab/logs" run="$lab/run" data="$lab/data"
 : "${LAB_CONTROLLER_MANAGER_PORT:=20257}" "${LAB_SCHEDULER_PORT:=20259}"
 : "${LAB_KWOK_PORT:=20247}"
 : "${LAB_ISTIOD_WEBHOOK_PORT:=15017}" "${LAB_ISTIOD_GRPC_PORT:=15010}" "${LAB_ISTIOD_SECURE_GRPC_PORT:=15012}"
-: "${LAB_ISTIOD_MONITORING_PORT:=15014}" "${LAB_ISTIOD_HTTP_PORT:=15080}"
+: "${LAB_ISTIOD_MONITORING_PORT:=15014}" "${LAB_ISTIOD_HTTP_PORT:=15080}" "${LAB_ISTIOD_CTRLZ_PORT:=9876}"
 : "${LAB_PROMETHEUS_PORT:=19090}"
 : "${LAB_NODES:=3}"
 SERVICE_CIDR=10.96.0.0/16
@@ -256,7 +256,8 @@ istio_up() {
   mkdir -p "$dir"
   local stamp="$dir/cluster-config.sha"
   local want_sha
-  want_sha="$(sha256sum "$here/istio/cluster.sh" "$here/versions.env" "$pki/ca.crt" | sha256sum | cut -c1-16)"
+  # Contents only (no paths), so another checkout of the same lab does not re-apply.
+  want_sha="$(cat "$here/istio/cluster.sh" "$here/versions.env" "$pki/ca.crt" | sha256sum | cut -c1-16)"
   if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want_sha" ]] || ! istio_cluster_config_present; then
     log "applying Istio CRDs, webhooks and istiod configuration"
     LAB_DIR="$lab" KUBECONFIG="$kubeconfig" WEBHOOK_PORT="$LAB_ISTIOD_WEBHOOK_PORT" bash "$here/istio/cluster.sh" \
@@ -276,6 +277,7 @@ istio_up() {
       --monitoringAddr "127.0.0.1:$LAB_ISTIOD_MONITORING_PORT" --httpAddr "127.0.0.1:$LAB_ISTIOD_HTTP_PORT" \
       --tlsCertFile "$pki/istiod.crt" --tlsKeyFile "$pki/istiod.key" --caCertFile "$pki/ca.crt" \
       --meshConfig "$dir/no-local-mesh-config" --domain cluster.local --keepaliveMaxServerConnectionAge 30m \
+      --ctrlz_port "$LAB_ISTIOD_CTRLZ_PORT" --ctrlz_address 127.0.0.1 \
       --log_output_level default:info
   )
   wait_for istiod curl -sf "http://127.0.0.1:$LAB_ISTIOD_HTTP_PORT/ready"
@@ -328,7 +330,25 @@ export LAB_ISTIOD_URL="https://127.0.0.1:$LAB_ISTIOD_WEBHOOK_PORT"
 export LAB_DIR="$lab"
 export LAB_ISTIO_VALUES="$lab/istio-values.yaml"
 export LAB_ISTIO_ASSETS="$lab/istio-assets"
+export LAB_DEMO_JWT_DIR="$lab/demo-jwt"
 EOF
+}
+
+# The demo's JWT issuer (inventories/lab: RequestAuthentication on the shop's api-gateway): an RSA
+# signing key and its JSON Web Key Set, made once, so no JWKS URL has to be reachable.
+demo_jwt() {
+  local dir="$lab/demo-jwt" python="$root/.venv/bin/python"
+  [[ -f "$dir/jwks.json" ]] && return 0
+  [[ -x "$python" ]] || python=python3
+  mkdir -p "$dir"
+  openssl genrsa -out "$dir/signing.key" 2048 2>/dev/null
+  openssl rsa -in "$dir/signing.key" -noout -modulus | "$python" -c '
+import base64, json, sys
+modulus = bytes.fromhex(sys.stdin.read().strip().split("=", 1)[1])
+b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+key = {"kty": "RSA", "alg": "RS256", "use": "sig", "kid": "meshops-lab", "n": b64(modulus), "e": b64((65537).to_bytes(3, "big"))}
+json.dump({"keys": [key]}, open(sys.argv[1], "w"))
+' "$dir/jwks.json"
 }
 
 ensure_host_packages() {
@@ -348,6 +368,9 @@ cmd_up() {
   local t0=$SECONDS
   mkdir -p "$logs" "$run" "$data"
   ensure_host_packages
+  # podman (+ runc, netavark, iptables) for the compose step: installed and configured here so
+  # that `make test` and `make demo` work on a machine where nobody installed it by hand.
+  "$here/podman.sh" setup
   "$here/build.sh"
   pki_up
   etcd_up
@@ -357,6 +380,7 @@ cmd_up() {
   kwok_up
   istio_up
   prometheus_up
+  demo_jwt
   write_env
   log "lab up in $((SECONDS - t0))s; source $lab/env"
 }
@@ -381,7 +405,7 @@ cmd_down() {
 cmd_reset() {
   cmd_down
   log "wiping $lab (keeping bin/)"
-  rm -rf "$data" "$pki" "$logs" "$run" "$lab/istiod" "$lab"/*.kubeconfig "$kubeconfig" "$lab/env" "$lab/prometheus.yml"
+  rm -rf "$data" "$pki" "$logs" "$run" "$lab/istiod" "$lab"/*.kubeconfig "$kubeconfig" "$lab/env" "$lab/prometheus.yml" "$lab/demo-jwt"
 }
 
 cmd_status() {
@@ -403,6 +427,12 @@ cmd_status() {
   check kwok curl -sf "http://127.0.0.1:$LAB_KWOK_PORT/healthz"
   check istiod curl -sf "http://127.0.0.1:$LAB_ISTIOD_HTTP_PORT/ready"
   check prometheus curl -sf "http://127.0.0.1:$LAB_PROMETHEUS_PORT/-/ready"
+  local podman
+  if podman="$("$here/podman.sh" check 2>&1)"; then
+    printf '%-24s installed (%s)\n' podman "$podman"
+  else
+    printf '%-24s NOT READY: %s\n' podman "$podman"; bad=1
+  fi
   return $bad
 }
 
