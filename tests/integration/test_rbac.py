@@ -64,7 +64,7 @@ class Identity:
     def grant(self, role, namespace=None, drop=None):
         """Apply a copy of the shipped ClusterRole ``role`` (without the rules ``drop(rule)`` selects) and bind
         it to the ServiceAccount: in ``namespace`` (RoleBinding) or cluster-wide (ClusterRoleBinding)."""
-        src = shipped("mesh_policy.yml", "mesh_onboard.yml")[role]
+        src = shipped(*sorted(os.listdir(RBAC)))[role]
         name = "{0}-{1}".format(role, self.suffix)
         rules = [r for r in src["rules"] if not (drop and drop(r))]
         assert not drop or len(rules) < len(src["rules"]), "no rule dropped"
@@ -208,3 +208,80 @@ def test_a_missing_rule_is_named_with_the_rule_to_add_and_nothing_is_written(lab
         identity.home, SA) in msg
     for kind in ("authorizationpolicies.security.istio.io", "requestauthentications.security.istio.io"):
         assert lab.kubectl("get", kind, "-n", ns, "-o", "name").stdout.strip() == "", "written despite the 403"
+
+
+ADDON = """\
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: prometheus
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: prometheus
+data:
+  prometheus.yml: "global: {{scrape_interval: 15s}}"
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: {name}
+rules:
+  - apiGroups: [""]
+    resources: [pods, services, endpoints]
+    verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: {name}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {name}}}
+subjects: [{{kind: ServiceAccount, name: prometheus, namespace: {ns}}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: prometheus
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: prometheus}}}}
+  template:
+    metadata: {{labels: {{app: prometheus}}}}
+    spec:
+      serviceAccountName: prometheus
+      containers: [{{name: prometheus, image: example.invalid/prometheus:1}}]
+"""
+
+ADDONS_PLAY = """\
+- hosts: localhost
+  gather_facts: false
+  roles:
+    - role: meshops.istio.addons
+"""
+
+
+def test_shipped_rbac_runs_the_addons_role(lab, identity, namespace, tmp_path):
+    """An addon like Prometheus's: namespaced objects, a Deployment waited for, and a ClusterRole granting
+    what the identity itself does not hold (escalate, bind)."""
+    ns = namespace("rbacadd")
+    name = "meshops-test-prometheus-{0}".format(identity.suffix)
+    identity.cluster_objects += [("clusterrolebinding", name), ("clusterrole", name)]
+    identity.grant("meshops-istio:addons", ns)
+    identity.grant("meshops-istio:addons-cluster")
+    (tmp_path / "prometheus.yaml").write_text(ADDON.format(name=name, ns=ns))
+    playbook = tmp_path / "addons.yml"
+    playbook.write_text(ADDONS_PLAY)
+    extra = {"addons_components": ["prometheus"], "addons_source": str(tmp_path), "addons_namespace": ns,
+             "addons_wait": True, "addons_wait_timeout": 120}
+
+    rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars=extra)
+    assert rc == 0, Ansible.failure(out)
+    assert stats["localhost"]["changed"] == 1
+    assert lab.kubectl_json("get", "clusterrolebinding", name)["subjects"][0]["namespace"] == ns
+    rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars=extra)
+    assert rc == 0 and stats["localhost"]["changed"] == 0, Ansible.failure(out) if rc else stats
+
+    rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars=dict(extra, addons_state="absent"))
+    assert rc == 0, Ansible.failure(out)
+    assert lab.kubectl("get", "clusterrole", name, "--ignore-not-found", "-o", "name").stdout.strip() == ""
