@@ -161,3 +161,10 @@ def lab_factory(lab):
     for extra in made:
         extra.down()
         shutil.rmtree(os.path.dirname(extra.directory), ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def spare_lab(lab_factory):  # pylint: disable=redefined-outer-name
+    """One extra lab for the session, shared by the tests that disturb a cluster (kill its API server,
+    install a control plane with another identity): each leaves it running and converged."""
+    return lab_factory("spare")

@@ -20,7 +20,7 @@ import time
 import pytest
 
 from conftest import Ansible
-from labs import lab_factory, state  # noqa: F401 pylint: disable=unused-import
+from labs import lab_factory, spare_lab, state  # noqa: F401 pylint: disable=unused-import
 
 MODULE = "meshops.istio.mesh_policy"
 AUTHZ = "authorizationpolicies.security.istio.io"
@@ -28,8 +28,8 @@ COUNT = 150
 
 
 @pytest.fixture(scope="module")
-def faults_lab(lab_factory):  # noqa: F811 pylint: disable=redefined-outer-name
-    return lab_factory("faults")
+def faults_lab(spare_lab):  # noqa: F811 pylint: disable=redefined-outer-name
+    return spare_lab
 
 
 @pytest.fixture(scope="module")

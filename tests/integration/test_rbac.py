@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, Ansible, Lab
+from labs import lab_factory, spare_lab  # noqa: F401 pylint: disable=unused-import
 
 RBAC = os.path.join(ROOT, "rbac")
 SA = "meshops"
@@ -285,3 +286,60 @@ def test_shipped_rbac_runs_the_addons_role(lab, identity, namespace, tmp_path):
     rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars=dict(extra, addons_state="absent"))
     assert rc == 0, Ansible.failure(out)
     assert lab.kubectl("get", "clusterrole", name, "--ignore-not-found", "-o", "name").stdout.strip() == ""
+
+
+def test_shipped_rbac_runs_istio_install_on_a_spare_lab(spare_lab, ansible, tmp_path):
+    """istio_install writes CRDs, webhooks and cluster RBAC: proven on a lab of its own, not the shared one."""
+    lab = spare_lab
+    home = "rbac-istio-{0}".format(uuid.uuid4().hex[:6])
+    lab.kubectl("create", "namespace", home)
+    identity = Identity(lab, ansible, home, str(tmp_path))
+    try:
+        identity.grant("meshops-istio:istio-install")
+        with open(lab.env["LAB_ISTIO_VALUES"]) as handle:
+            values = yaml.safe_load(handle)
+        args = {"profile": "default", "values": values, "revision": "rbac", "ingress_gateway": False,
+                "wait_timeout": 120}
+        result = identity.ansible.module("meshops.istio.istio_install", args)
+        assert not result.get("failed"), result.get("msg")
+        assert result["changed"] is True and result["readiness"]["istiod-rbac"] is True
+        again = identity.ansible.module("meshops.istio.istio_install", args)
+        assert not again.get("failed"), again.get("msg")
+        assert again["changed"] is False
+        removed = identity.ansible.module("meshops.istio.istio_install", {"state": "absent", "revision": "rbac"})
+        assert not removed.get("failed"), removed.get("msg")
+        assert removed["changed"] is True
+    finally:
+        identity.cleanup()
+        lab.kubectl("delete", "namespace", home, "--wait=false", check=False)
+
+
+APP_PLAY = """\
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/meshops.istio.istio:
+      kubeconfig: "{{ kubeconfig }}"
+    group/kubernetes.core.helm:
+      kubeconfig: "{{ kubeconfig }}"
+  roles:
+    - role: meshops.istio.app_deploy
+"""
+
+
+def test_shipped_rbac_runs_the_app_deploy_role(lab, identity, namespace, tmp_path):
+    """The demo shop's chart installed with Helm (release Secrets, Deployments, a StatefulSet, Services,
+    the pods' check) into an existing namespace, by an identity bound there only."""
+    ns = namespace("rbacapp")
+    identity.grant("meshops-istio:app-deploy", ns)
+    playbook = tmp_path / "app.yml"
+    playbook.write_text(APP_PLAY)
+    extra = {"kubeconfig": identity.kubeconfig, "app_deploy_namespace": ns, "app_deploy_release_name": "shop",
+             "app_deploy_chart_ref": os.path.join(ROOT, "examples", "shop", "helm", "microservices"),
+             "app_deploy_wait_timeout": 120,
+             "app_deploy_values": {"postgres": {"persistence": {"enabled": False}, "auth": {"password": "rbac-pw"}}}}
+    rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars=extra)
+    assert rc == 0, Ansible.failure(out)
+    assert stats["localhost"]["changed"] >= 2  # namespace label, helm install
+    rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars=extra)
+    assert rc == 0 and stats["localhost"]["changed"] == 0, Ansible.failure(out) if rc else stats
