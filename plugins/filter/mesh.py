@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, meshops.istio contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters for the roles' mesh and release decisions, on the same code the modules use
+(:mod:`module_utils.workloads`, :mod:`module_utils.waiter`)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.meshops.istio.plugins.module_utils.waiter import pod_ready
+from ansible_collections.meshops.istio.plugins.module_utils.workloads import active, has_sidecar, meta
+
+
+def pod_report(pods):
+    live = [p for p in pods or [] if active(p)]
+    return {
+        "pods": [meta(p).get("name") for p in live],
+        "not_ready": ["{0} ({1})".format(meta(p).get("name"), (p.get("status") or {}).get("phase") or "?")
+                      for p in live if not pod_ready(p)],
+        "without_sidecar": [meta(p).get("name") for p in live if not has_sidecar(p)],
+    }
+
+
+def _text(value):
+    return "" if value is None else str(value)
+
+
+def helm_release_differences(current, chart, values):
+    """What differs between the release and the wanted chart and values (without the helm-diff plugin,
+    kubernetes.core.helm compares the same: chart name-version, app version, values)."""
+    if not current:
+        return ["not installed"]
+    out = []
+    if current.get("status") != "deployed":
+        out.append("status {0}".format(current.get("status")))
+    chart_id = "{0}-{1}".format(chart.get("name"), chart.get("version"))
+    if current.get("chart") != chart_id:
+        out.append("chart {0} -> {1}".format(current.get("chart"), chart_id))
+    if _text(current.get("app_version")) != _text(chart.get("appVersion")):
+        out.append("app version {0} -> {1}".format(current.get("app_version"), _text(chart.get("appVersion"))))
+    if (current.get("values") or {}) != (values or {}):
+        out.append("values")
+    return out
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"pod_report": pod_report, "helm_release_differences": helm_release_differences}
