@@ -157,15 +157,8 @@ def validate_jwt_rule(problems, path, rule):
 
 def validate_request_authentication(problems, path, item):
     v.selector(problems, path + ".selector", item.get("selector"))
-    rules = item.get("jwt_rules")
-    if not isinstance(rules, list) or not rules:
-        problems.add(path + ".jwt_rules", "must be a non-empty list of JWT rules (issuer, jwks_uri or jwks)")
-        return
-    for i, rule in enumerate(rules):
-        rpath = "{0}.jwt_rules[{1}]".format(path, i)
-        if not isinstance(rule, dict):
-            problems.add(rpath, "must be a mapping, not {0!r}".format(rule))
-            continue
+    for rpath, rule in v.mappings(problems, path + ".jwt_rules", item.get("jwt_rules"),
+                                  "JWT rules (issuer, jwks_uri or jwks)"):
         validate_jwt_rule(problems, rpath, rule)
 
 
@@ -180,15 +173,7 @@ def validate_service_entry(problems, path, item):
     if resolution in ("DNS", "DNS_ROUND_ROBIN") and isinstance(hosts, list) and any(
             isinstance(h, str) and h.startswith("*") for h in hosts):
         problems.add(path + ".resolution", "{0} cannot resolve wildcard hosts: use resolution NONE".format(resolution))
-    ports = item.get("ports")
-    if not isinstance(ports, list) or not ports:
-        problems.add(path + ".ports", "must be a non-empty list of ports (number, protocol)")
-        return
-    for i, port in enumerate(ports):
-        ppath = "{0}.ports[{1}]".format(path, i)
-        if not isinstance(port, dict):
-            problems.add(ppath, "must be a mapping with number and protocol, not {0!r}".format(port))
-            continue
+    for ppath, port in v.mappings(problems, path + ".ports", item.get("ports"), "ports (number, protocol)"):
         v.port(problems, ppath + ".number", port.get("number"))
         v.choice(problems, ppath + ".protocol", port.get("protocol"), SE_PROTOCOLS)
         if port.get("name") is not None:

@@ -106,6 +106,21 @@ def items(problems, path, value, what):
     return value
 
 
+def mappings(problems, path, value, what):
+    """``(path[i], item)`` for every mapping of the non-empty list ``value`` (``what`` says what it must hold);
+    a missing or empty list and items that are no mapping are reported."""
+    if not isinstance(value, list) or not value:
+        problems.add(path, "must be a non-empty list of {0}".format(what))
+        return []
+    out = []
+    for i, item in enumerate(value):
+        if isinstance(item, dict):
+            out.append((join(path, i), item))
+        else:
+            problems.add(join(path, i), "must be a mapping, not {0!r}".format(item))
+    return out
+
+
 def name(problems, path, value):
     """An object name: a DNS subdomain of at most 253 characters."""
     if not isinstance(value, str) or not value or len(value) > 253 or not NAME_RE.match(value):
