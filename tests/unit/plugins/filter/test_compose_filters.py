@@ -19,8 +19,8 @@ def test_compose_ps_reads_podman_arrays_and_docker_lines():
 
 
 def test_states_names_and_exit_codes():
-    items = [{"Service": "web", "State": "Running"}, {"Labels": {"com.docker.compose.service": "db"},
-                                                     "State": "exited", "ExitCode": 3},
+    items = [{"Service": "web", "State": "Running"},
+             {"Labels": {"com.docker.compose.service": "db"}, "State": "exited", "ExitCode": 3},
              {"Names": ["proj_x_1"], "State": "created"}]
     assert f.compose_states(items) == {"web": "running", "db": "exited (exit code 3)", "['proj_x_1']": "created"}
     assert f.compose_names([{"Names": ["a", "b"]}, {"Name": "c"}, {}]) == ["a,b", "c", "?"]
@@ -31,8 +31,8 @@ def test_failed_services_stopped_and_unhealthy_else_not_started():
     states = {"web": "running", "db": "exited (exit code 1)", "users": "running", "orders": "created"}
     health = {"backends": {"users": {"status": "error"}, "web": {"status": "ok"}, "other": {"status": "down"}},
               "status": "degraded"}
-    assert f.compose_failed_services(states, services, health) == {"failed": ["db", "users"],
-                                                                  "not_started": ["orders"]}
+    expect = {"failed": ["db", "users"], "not_started": ["orders"]}
+    assert f.compose_failed_services(states, services, health) == expect
     quiet = {"web": "running", "db": "running", "users": "running", "orders": "created"}
     assert f.compose_failed_services(quiet, services, {}) == {"failed": ["orders"], "not_started": ["orders"]}
     assert f.compose_failed_services(states, services, health, started=False) == {"failed": [], "not_started": []}
@@ -40,8 +40,8 @@ def test_failed_services_stopped_and_unhealthy_else_not_started():
 
 def test_secrets_and_problems_of_the_resolved_configuration():
     services = {"db": {"image": "pg", "environment": {"POSTGRES_PASSWORD": "s3cret", "MODE": "x", "API_KEY": None}},
-                "api": {"build": ".", "environment": ["DB_URL=postgres://u:pw@db/x", "TOKEN="], "depends_on": ["db",
-                                                                                                         "cache"]},
+                "api": {"build": ".", "environment": ["DB_URL=postgres://u:pw@db/x", "TOKEN="],
+                        "depends_on": ["db", "cache"]},
                 "bad": {}}
     assert f.compose_secrets(services) == ["s3cret", "pw"]
     assert f.compose_problems(services) == ["service api depends on undefined service cache",
