@@ -47,7 +47,7 @@ def validate_params(params):
                     field, item.get("namespace"), item.get("name"), seen[key]))
             seen[key] = path
             if not absent:
-                check(problems, path, item)
+                check(problems, path, item, params)
     if not any(params.get(k[0]) for k in KINDS):
         problems.add("options", "give at least one of {0}".format(", ".join(k[0] for k in KINDS)))
     problems.raise_any()

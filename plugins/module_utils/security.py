@@ -29,6 +29,12 @@ OPERATION_FIELDS = (("methods", "methods"), ("not_methods", "notMethods"), ("pat
                     ("not_paths", "notPaths"), ("ports", "ports"), ("not_ports", "notPorts"),
                     ("hosts", "hosts"), ("not_hosts", "notHosts"))
 CONDITION_FIELDS = (("values", "values"), ("not_values", "notValues"))
+# The keys each nested mapping accepts (sources and operations: their *_FIELDS): any other is refused (a typo
+# such as form: for from: would otherwise be dropped, and the policy written wider than asked).
+RULE_KEYS = ("from", "to", "when")
+CONDITION_KEYS = ("key",) + tuple(opt for opt, dummy in CONDITION_FIELDS)
+JWT_RULE_KEYS = ("issuer", "jwks_uri", "jwks", "audiences", "forward_original_token")
+PORT_KEYS = ("number", "protocol", "name")
 
 
 # -- validation ------------------------------------------------------------------------
@@ -58,14 +64,16 @@ OPERATION_CHECKS = {"methods": _method, "not_methods": _method, "paths": _path, 
 
 
 def _fields_present(problems, path, value, fields, what):
-    """A source or an operation: a mapping with at least one of ``fields``."""
-    if not isinstance(value, dict) or not any(value.get(opt) for opt, dummy in fields):
+    """A source or an operation: a mapping of known keys with at least one of ``fields``."""
+    if not v.check_keys(problems, path, value, tuple(opt for opt, dummy in fields)):
+        return False
+    if not any(value.get(opt) for opt, dummy in fields):
         problems.add(path, "{0} needs at least one of {1}".format(what, ", ".join(o for o, d in fields)))
         return False
     return True
 
 
-def validate_peer_authentication(problems, path, item):
+def validate_peer_authentication(problems, path, item, params=None):
     v.selector(problems, path + ".selector", item.get("selector"))
     ports = item.get("port_level_mtls")
     if ports:
@@ -84,8 +92,7 @@ def validate_peer_authentication(problems, path, item):
 
 
 def validate_rule(problems, path, rule, action):
-    if not isinstance(rule, dict):
-        problems.add(path, "must be a mapping with from, to and/or when, not {0!r}".format(rule))
+    if not v.check_keys(problems, path, rule, RULE_KEYS):
         return
     if not any(rule.get(k) for k in ("from", "to", "when")):
         what = {"ALLOW": "would allow every request", "DENY": "would deny every request"}.get(
@@ -104,7 +111,9 @@ def validate_rule(problems, path, rule, action):
                 v.strings(problems, opath + "." + opt, operation.get(opt), check)
     for i, cond in enumerate(v.items(problems, path + ".when", rule.get("when"), "conditions")):
         cpath = "{0}.when[{1}]".format(path, i)
-        if not isinstance(cond, dict) or not isinstance(cond.get("key"), str) or not cond.get("key"):
+        if not v.check_keys(problems, cpath, cond, CONDITION_KEYS):
+            continue
+        if not isinstance(cond.get("key"), str) or not cond.get("key"):
             problems.add(cpath + ".key", "a condition needs a key, such as request.headers[x-team]")
             continue
         if not cond.get("values") and not cond.get("not_values"):
@@ -113,7 +122,7 @@ def validate_rule(problems, path, rule, action):
             v.strings(problems, cpath + "." + opt, cond.get(opt))
 
 
-def validate_authorization_policy(problems, path, item):
+def validate_authorization_policy(problems, path, item, params=None):
     action = item.get("action") or "ALLOW"
     v.selector(problems, path + ".selector", item.get("selector"))
     provider = item.get("provider")
@@ -134,6 +143,7 @@ def validate_authorization_policy(problems, path, item):
 
 
 def validate_jwt_rule(problems, path, rule):
+    v.check_keys(problems, path, rule, JWT_RULE_KEYS)
     issuer = rule.get("issuer")
     if not isinstance(issuer, str) or not issuer.strip() or re.search(r"\s", issuer):
         problems.add(path + ".issuer", "must be the issuer (iss claim) without white space, not {0!r}".format(issuer))
@@ -155,14 +165,14 @@ def validate_jwt_rule(problems, path, rule):
         problems.add(path + ".forward_original_token", "must be true or false, not {0!r}".format(fwd))
 
 
-def validate_request_authentication(problems, path, item):
+def validate_request_authentication(problems, path, item, params=None):
     v.selector(problems, path + ".selector", item.get("selector"))
     for rpath, rule in v.mappings(problems, path + ".jwt_rules", item.get("jwt_rules"),
                                   "JWT rules (issuer, jwks_uri or jwks)"):
         validate_jwt_rule(problems, rpath, rule)
 
 
-def validate_service_entry(problems, path, item):
+def validate_service_entry(problems, path, item, params=None):
     hosts = item.get("hosts")
     if not isinstance(hosts, list) or not hosts:
         problems.add(path + ".hosts", "must be a non-empty list of host names, such as api.example.com")
@@ -174,6 +184,7 @@ def validate_service_entry(problems, path, item):
             isinstance(h, str) and h.startswith("*") for h in hosts):
         problems.add(path + ".resolution", "{0} cannot resolve wildcard hosts: use resolution NONE".format(resolution))
     for ppath, port in v.mappings(problems, path + ".ports", item.get("ports"), "ports (number, protocol)"):
+        v.check_keys(problems, ppath, port, PORT_KEYS)
         v.port(problems, ppath + ".number", port.get("number"))
         v.choice(problems, ppath + ".protocol", port.get("protocol"), SE_PROTOCOLS)
         if port.get("name") is not None:

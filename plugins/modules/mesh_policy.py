@@ -96,6 +96,8 @@ options:
             OPTIONS, TRACE, PATCH), C(paths), C(not_paths) (starting with C(/), or C(*)), C(ports), C(not_ports),
             C(hosts), C(not_hosts).
           - A condition holds C(key) and C(values) and/or C(not_values).
+          - Any other key in a rule, a source, an operation or a condition is refused, naming the key, its path and
+            the allowed keys (a typo such as C(form) for C(from) would otherwise widen the policy).
         type: list
         elements: dict
   request_authentications:
@@ -117,8 +119,10 @@ options:
         description: Pod labels (C(matchLabels)).
         type: dict
       jwt_rules:
-        description: JWT rules, each with C(issuer) (required), C(jwks_uri) or C(jwks) (an inline JSON Web Key Set),
-          C(audiences) and C(forward_original_token). Required with O(state=present).
+        description:
+          - JWT rules, each with C(issuer) (required), C(jwks_uri) or
+            C(jwks) (an inline JSON Web Key Set), C(audiences) and C(forward_original_token); any other key is
+            refused. Required with O(state=present).
         type: list
         elements: dict
       require_jwt:
@@ -147,7 +151,7 @@ options:
         elements: str
       ports:
         description: Ports, each with C(number), C(protocol) (HTTP, HTTPS, GRPC, HTTP2, MONGO, TCP, TLS) and an
-          optional C(name). Required with O(state=present).
+          optional C(name) (no other key). Required with O(state=present).
         type: list
         elements: dict
       location:

@@ -420,3 +420,36 @@ def test_a_refused_batch_writes_no_stage_either():
     with pytest.raises(InputError):
         run(params(peer_authentications=[peer("istio-system")]), client=client)
     assert seen == [] and plain_writes(client) == []
+
+
+# -- nested mappings (issue 11) ----------------------------------------------------
+
+@pytest.mark.parametrize("field, item, expected", [
+    ("authorization_policies", allow(rules=[{"form": [{"principals": ["cluster.local/ns/shop/sa/web"]}],
+                                             "to": [{"methods": ["GET"]}]}]),
+     "authorization_policies[0].rules[0].form: unknown key 'form': the allowed keys are from, to, when"),
+    ("authorization_policies", allow(rules=[{"to": [{"method": ["GET"], "paths": ["/admin"]}]}]),
+     "authorization_policies[0].rules[0].to[0].method: unknown key 'method': the allowed keys are methods, "
+     "not_methods, paths"),
+    ("authorization_policies", allow(rules=[{"from": [{"principal": ["x"], "namespaces": ["shop"]}]}]),
+     "authorization_policies[0].rules[0].from[0].principal: unknown key 'principal': the allowed keys are principals"),
+    ("authorization_policies", allow(rules=[{"when": [{"key": "request.headers[x]", "value": ["1"],
+                                                       "values": ["1"]}]}]),
+     "authorization_policies[0].rules[0].when[0].value: unknown key 'value': the allowed keys are key, values, "
+     "not_values"),
+    ("request_authentications", jwt(jwt_rules=[{"issuer": "https://i.example.com", "jwks_uri": "https://i.example.com/k",
+                                                "audience": ["shop"]}]),
+     "request_authentications[0].jwt_rules[0].audience: unknown key 'audience': the allowed keys are issuer, "
+     "jwks_uri, jwks, audiences, forward_original_token"),
+    ("request_authentications", jwt(jwt_rules=[{"issuer": "https://i.example.com", "jwksUri": "https://i.example.com/k"}]),
+     "request_authentications[0].jwt_rules[0].jwksUri: unknown key 'jwksUri'"),
+    ("service_entries", entry(ports=[{"number": 443, "protocol": "TLS", "targetPort": 8443}]),
+     "service_entries[0].ports[0].targetPort: unknown key 'targetPort': the allowed keys are number, protocol, name"),
+])
+def test_unknown_keys_in_nested_mappings_are_refused(field, item, expected):
+    assert expected in problems(**{field: [item]})
+
+
+def test_a_rule_that_is_no_mapping_lists_the_allowed_keys():
+    assert "rules[0]: must be a mapping with keys from from, to, when" in problems(
+        authorization_policies=[allow(rules=["from"])])
