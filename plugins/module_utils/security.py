@@ -142,7 +142,7 @@ def validate_authorization_policy(problems, path, item, params=None):
         validate_rule(problems, "{0}.rules[{1}]".format(path, i), rule, action)
 
 
-def validate_jwt_rule(problems, path, rule):
+def validate_jwt_rule(problems, path, rule, allow_insecure=False):
     v.check_keys(problems, path, rule, JWT_RULE_KEYS)
     issuer = rule.get("issuer")
     if not isinstance(issuer, str) or not issuer.strip() or re.search(r"\s", issuer):
@@ -152,6 +152,10 @@ def validate_jwt_rule(problems, path, rule):
         problems.add(path, "jwks_uri and jwks are mutually exclusive: give one of them")
     if uri and (not isinstance(uri, str) or not re.match(r"^https?://[^\s/]+", uri)):
         problems.add(path + ".jwks_uri", "{0!r} is not an http(s) URL".format(uri))
+    elif uri and not uri.startswith("https://") and not allow_insecure:
+        problems.add(path + ".jwks_uri", "{0!r} is not https: the keys that authenticate every request would come "
+                                         "over an unauthenticated connection; use https://, or set "
+                                         "allow_insecure_jwks_uri: true".format(uri))
     if jwks:
         try:
             keys = json.loads(jwks) if isinstance(jwks, str) else jwks
@@ -169,7 +173,7 @@ def validate_request_authentication(problems, path, item, params=None):
     v.selector(problems, path + ".selector", item.get("selector"))
     for rpath, rule in v.mappings(problems, path + ".jwt_rules", item.get("jwt_rules"),
                                   "JWT rules (issuer, jwks_uri or jwks)"):
-        validate_jwt_rule(problems, rpath, rule)
+        validate_jwt_rule(problems, rpath, rule, allow_insecure=(params or {}).get("allow_insecure_jwks_uri"))
 
 
 def validate_service_entry(problems, path, item, params=None):

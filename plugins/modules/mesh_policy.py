@@ -120,7 +120,7 @@ options:
         type: dict
       jwt_rules:
         description:
-          - JWT rules, each with C(issuer) (required), C(jwks_uri) or
+          - JWT rules, each with C(issuer) (required), C(jwks_uri) (C(https://), see O(allow_insecure_jwks_uri)) or
             C(jwks) (an inline JSON Web Key Set), C(audiences) and C(forward_original_token); any other key is
             refused. Required with O(state=present).
         type: list
@@ -178,6 +178,13 @@ options:
     default: true
   force:
     description: Apply STRICT mTLS even though pods in scope run without the sidecar.
+    type: bool
+    default: false
+  allow_insecure_jwks_uri:
+    description:
+      - Accept C(http://) as the C(jwks_uri) of O(request_authentications[].jwt_rules). The keys that authenticate
+        every request would then come over a connection anyone on the path can change; without this option
+        only C(https://) is accepted.
     type: bool
     default: false
   validate_only:
@@ -299,6 +306,7 @@ def argspec():
         root_namespace=dict(type="str", default=ROOT_NAMESPACE),
         strict_gate=dict(type="bool", default=True),
         force=dict(type="bool", default=False),
+        allow_insecure_jwks_uri=dict(type="bool", default=False),
         validate_only=dict(type="bool", default=False),
     )
 

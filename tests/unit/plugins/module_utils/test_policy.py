@@ -422,7 +422,7 @@ def test_a_refused_batch_writes_no_stage_either():
     assert seen == [] and plain_writes(client) == []
 
 
-# -- nested mappings (issue 11) ----------------------------------------------------
+# -- nested mappings and the JWKS URI (issue 11) ----------------------------------------------------
 
 @pytest.mark.parametrize("field, item, expected", [
     ("authorization_policies", allow(rules=[{"form": [{"principals": ["cluster.local/ns/shop/sa/web"]}],
@@ -453,3 +453,13 @@ def test_unknown_keys_in_nested_mappings_are_refused(field, item, expected):
 def test_a_rule_that_is_no_mapping_lists_the_allowed_keys():
     assert "rules[0]: must be a mapping with keys from from, to, when" in problems(
         authorization_policies=[allow(rules=["from"])])
+
+
+def test_jwks_uri_must_be_https_unless_insecure_is_allowed():
+    insecure = jwt(jwt_rules=[{"issuer": "https://i.example.com", "jwks_uri": "http://i.example.com/jwks"}])
+    msg = problems(request_authentications=[insecure])
+    assert "request_authentications[0].jwt_rules[0].jwks_uri: 'http://i.example.com/jwks' is not https" in msg
+    assert "allow_insecure_jwks_uri: true" in msg
+    policy.validate_params(params(request_authentications=[insecure], allow_insecure_jwks_uri=True))
+    obj = policy.build(params(request_authentications=[insecure], allow_insecure_jwks_uri=True))[0]
+    assert obj["spec"]["jwtRules"][0]["jwksUri"] == "http://i.example.com/jwks"
