@@ -53,6 +53,35 @@ class Namespace:
         return self.labelled or any(w.done for w in self.workloads.values())
 
 
+def select_namespaces(kube, names=None, selector=None, warn=None):
+    """The live namespaces in scope, never a system one: ``names`` (all must exist; InputError naming the
+    missing ones), or those a label ``selector`` matches (system ones skipped with a warning)."""
+    warn = warn or (lambda msg: None)
+    if names:
+        wanted = list(OrderedDict((n, True) for n in names))
+        live = dict((meta(o)["name"], o) for o in kube.list("v1", "Namespace"))
+        missing = [n for n in wanted if n not in live]
+        if missing:
+            raise InputError("namespaces: not found: {0}; create them first (nothing was written)".format(
+                ", ".join(missing)))
+        return [live[n] for n in wanted]
+    selector = (selector or "").strip()
+    try:
+        found = kube.list("v1", "Namespace", label_selector=selector)
+    except ApiError as exc:
+        if exc.status == 400:
+            raise InputError("namespace_selector {0!r} is not a valid label selector (for example team=shop "
+                             "or team in (shop,pay)): {1}".format(selector, exc.msg))
+        raise
+    skipped = sorted(meta(o)["name"] for o in found if meta(o)["name"] in PROTECTED_NAMESPACES)
+    if skipped:
+        warn("namespace_selector {0!r} matches system namespaces, which are never onboarded: {1}".format(
+            selector, ", ".join(skipped)))
+    if not found:
+        warn("namespace_selector {0!r} matches no namespace".format(selector))
+    return sorted((o for o in found if meta(o)["name"] not in PROTECTED_NAMESPACES), key=lambda o: meta(o)["name"])
+
+
 # -- injection ------------------------------------------------------------------------------
 
 def injection_labels(revision):

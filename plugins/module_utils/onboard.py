@@ -20,7 +20,7 @@ from ansible_collections.meshops.istio.plugins.module_utils.constants import (
     APPS, INJECTION_LABEL, PROTECTED_NAMESPACES, REVISION_LABEL, WORKLOAD_KINDS,
 )
 from ansible_collections.meshops.istio.plugins.module_utils.diff import is_subset
-from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, InputError, MeshError, ref
+from ansible_collections.meshops.istio.plugins.module_utils.errors import MeshError, ref
 from ansible_collections.meshops.istio.plugins.module_utils.kube import Change
 from ansible_collections.meshops.istio.plugins.module_utils.module import result
 from ansible_collections.meshops.istio.plugins.module_utils.waiter import poll, summarize, workload_ready
@@ -70,36 +70,11 @@ class Onboarding:
     def workloads(self, *states):
         return [w for ns in self.scope for w in ns.workloads.values() if not states or w.state in states]
 
-    def namespaces(self):
-        names = self.params.get("namespaces")
-        if names:
-            wanted = list(OrderedDict((n, True) for n in names))
-            live = dict((meta(o)["name"], o) for o in self.kube.list("v1", "Namespace"))
-            missing = [n for n in wanted if n not in live]
-            if missing:
-                raise InputError("namespaces: not found: {0}; create them first (nothing was written)".format(
-                    ", ".join(missing)))
-            return [live[n] for n in wanted]
-        selector = self.params["namespace_selector"].strip()
-        try:
-            found = self.kube.list("v1", "Namespace", label_selector=selector)
-        except ApiError as exc:
-            if exc.status == 400:
-                raise InputError("namespace_selector {0!r} is not a valid label selector (for example team=shop "
-                                 "or team in (shop,pay)): {1}".format(selector, exc.msg))
-            raise
-        skipped = sorted(meta(o)["name"] for o in found if meta(o)["name"] in PROTECTED_NAMESPACES)
-        if skipped:
-            self.warn("namespace_selector {0!r} matches system namespaces, which are never onboarded: {1}".format(
-                selector, ", ".join(skipped)))
-        if not found:
-            self.warn("namespace_selector {0!r} matches no namespace".format(selector))
-        return sorted((o for o in found if meta(o)["name"] not in PROTECTED_NAMESPACES),
-                      key=lambda o: meta(o)["name"])
-
     def discover(self):
         self.want = mesh.expected_revision(self.revision, mesh.injectors(self.kube))
-        self.scope = [mesh.Namespace(obj) for obj in self.namespaces()]
+        found = mesh.select_namespaces(self.kube, self.params.get("namespaces"), self.params.get("namespace_selector"),
+                                       self.warn)
+        self.scope = [mesh.Namespace(obj) for obj in found]
         for ns in self.scope:
             ns.discover(self.kube)
             for work in ns.workloads.values():
