@@ -39,7 +39,9 @@ def helm_release_differences(current, chart, values):
         out.append("chart {0} -> {1}".format(current.get("chart"), chart_id))
     if _text(current.get("app_version")) != _text(chart.get("appVersion")):
         out.append("app version {0} -> {1}".format(current.get("app_version"), _text(chart.get("appVersion"))))
-    if (current.get("values") or {}) != (values or {}):
+    # release_values: status.values is deprecated in kubernetes.core 6.6; older 6.x have only values.
+    have = current.get("release_values") if "release_values" in current else current.get("values")
+    if (have or {}) != (values or {}):
         out.append("values")
     return out
 

@@ -39,6 +39,8 @@ CHART = {"name": "shop", "version": "1.2.0", "appVersion": "1.0.0"}
     ({"status": "failed", "chart": "shop-1.1.0", "app_version": "0.9", "values": {}}, {"a": 1},
      ["status failed", "chart shop-1.1.0 -> shop-1.2.0", "app version 0.9 -> 1.0.0", "values"]),
     ({"status": "deployed", "chart": "shop-1.2.0", "app_version": "1.0.0", "values": None}, {}, []),
+    ({"status": "deployed", "chart": "shop-1.2.0", "app_version": "1.0.0", "values": {"old": 1},
+      "release_values": {"a": 1}}, {"a": 1}, []),
 ])
 def test_helm_release_differences(current, values, expect):
     assert helm_release_differences(current, CHART, values) == expect
