@@ -77,6 +77,18 @@ def matches(pod, selector):
     return all(labels.get(k) == v for k, v in (selector or {}).items())
 
 
+def pod_report(pods):
+    """``pods`` (names of the active pods), ``not_ready`` (``name (phase)`` of those not Ready) and
+    ``without_sidecar`` (names of those without istio-proxy)."""
+    live = [p for p in pods or [] if active(p)]
+    return {
+        "pods": [meta(p).get("name") for p in live],
+        "not_ready": ["{0} ({1})".format(meta(p).get("name"), (p.get("status") or {}).get("phase") or "?")
+                      for p in live if not pod_ready(p)],
+        "without_sidecar": [meta(p).get("name") for p in live if not has_sidecar(p)],
+    }
+
+
 class Workload:
     """A Deployment, StatefulSet or DaemonSet (``obj`` set), or the owner of pods the module cannot
     restart (a Job, a bare Pod, ...: ``obj`` None), with its active pods."""

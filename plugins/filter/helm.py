@@ -1,25 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops.istio contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters for the roles' mesh and release decisions, on the same code the modules use
-(:mod:`module_utils.workloads`, :mod:`module_utils.waiter`)."""
+"""Filters for the roles' release decisions."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-from ansible_collections.meshops.istio.plugins.module_utils.waiter import pod_ready
-from ansible_collections.meshops.istio.plugins.module_utils.workloads import active, has_sidecar, meta
-
-
-def pod_report(pods):
-    live = [p for p in pods or [] if active(p)]
-    return {
-        "pods": [meta(p).get("name") for p in live],
-        "not_ready": ["{0} ({1})".format(meta(p).get("name"), (p.get("status") or {}).get("phase") or "?")
-                      for p in live if not pod_ready(p)],
-        "without_sidecar": [meta(p).get("name") for p in live if not has_sidecar(p)],
-    }
 
 
 def _text(value):
@@ -48,4 +34,4 @@ def helm_release_differences(current, chart, values):
 
 class FilterModule(object):
     def filters(self):
-        return {"pod_report": pod_report, "helm_release_differences": helm_release_differences}
+        return {"helm_release_differences": helm_release_differences}
