@@ -1,7 +1,7 @@
 # Tooling for the meshops.istio collection (GNU make).
 #
 #   make test       the whole suite, in order, stopping at the first failure:
-#                   venv unit sanity lint changelog-lint build-check integration molecule
+#                   venv unit lab-unit sanity compat lint changelog-lint build-check integration molecule
 #   make help       list the targets
 #
 # Every target sets up what it needs (`make venv` is a prerequisite), so a fresh
@@ -19,13 +19,24 @@ ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
 # Scratch space (gitignored, removed by `make clean`).
 BUILD ?= build
-# Interpreter that creates .venv.
-PYTHON ?= python3
+# Python version of .venv (the newest ansible-core, requirements.txt) and of
+# .venv-min (the oldest ansible-core meta/runtime.yml claims, requirements-min.txt).
+# scripts/venv.sh finds the interpreters (pythonX.Y on PATH, else pyenv's; PYTHON
+# and MIN_PYTHON, paths to them, override) and recreates a venv on another version.
+VENV_PYTHON_VERSION ?= 3.12
+MIN_PYTHON_VERSION ?= 3.11
+PYTHON ?=
+MIN_PYTHON ?=
 # Python version ansible-test sanity runs with (must be the venv's version).
-SANITY_PYTHON ?= 3.11
+SANITY_PYTHON ?= $(VENV_PYTHON_VERSION)
+# ansible-test sanity tests of `make compat`: the ones that check the modules
+# against the ansible-core in use (docs schema, argument spec, imports, syntax,
+# meta/runtime.yml).
+COMPAT_SANITY_TESTS ?= validate-modules ansible-doc compile import runtime-metadata
 
 VENV := $(ROOT)/.venv
 PY := $(VENV)/bin/python
+VENV_MIN := $(ROOT)/.venv-min
 BUILD_DIR := $(abspath $(BUILD))
 # $(COLLECTIONS)/ansible_collections/meshops/istio: a copy of the repository in
 # the layout ansible-test and `import ansible_collections...` need, with
@@ -36,13 +47,15 @@ TREE := $(COLLECTIONS)/ansible_collections/meshops/istio
 # The venv's tools (ansible-test, ansible-galaxy, shellcheck, ...) come first.
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv tree unit sanity lint changelog-lint build-check integration molecule demo test clean
+.PHONY: help venv venv-min tree unit sanity compat lint changelog-lint build-check integration molecule demo test clean
 
 help:
-	@echo 'make test            whole suite: venv unit sanity lint changelog-lint build-check integration molecule'
-	@echo 'make venv            create .venv from requirements*.txt (reruns when they change)'
+	@echo 'make test            whole suite: venv unit lab-unit sanity compat lint changelog-lint build-check integration molecule'
+	@echo 'make venv            create .venv (Python $(VENV_PYTHON_VERSION)) from requirements.txt + requirements-sanity.txt (reruns when they change)'
+	@echo 'make venv-min        create .venv-min (Python $(MIN_PYTHON_VERSION)) from requirements-min.txt: the oldest ansible-core claimed'
 	@echo 'make unit            pytest tests/unit'
 	@echo 'make sanity          ansible-test sanity (no ignore files allowed)'
+	@echo 'make compat          unit tests + version-dependent sanity tests on the oldest ansible-core claimed (.venv-min)'
 	@echo 'make lint            ansible-lint --profile production'
 	@echo 'make changelog-lint  antsibull-changelog lint'
 	@echo 'make build-check     build + install the tarball, ansible-doc every module'
@@ -53,11 +66,18 @@ help:
 
 # --- environment -------------------------------------------------------------
 
-venv: $(VENV)/.installed
+# The stamp names the Python version: a venv made for another version has none,
+# so scripts/venv.sh runs and recreates it.
+venv: $(VENV)/.installed-py$(VENV_PYTHON_VERSION)
 
-$(VENV)/.installed: requirements.txt requirements-sanity.txt
-	if [[ ! -x "$(PY)" ]]; then $(PYTHON) -m venv "$(VENV)"; fi
-	"$(PY)" -m pip install --quiet -r requirements.txt -r requirements-sanity.txt
+$(VENV)/.installed-py$(VENV_PYTHON_VERSION): requirements.txt requirements-sanity.txt scripts/venv.sh
+	PYTHON="$(PYTHON)" scripts/venv.sh "$(VENV)" $(VENV_PYTHON_VERSION) requirements.txt requirements-sanity.txt
+	touch "$@"
+
+venv-min: $(VENV_MIN)/.installed-py$(MIN_PYTHON_VERSION)
+
+$(VENV_MIN)/.installed-py$(MIN_PYTHON_VERSION): requirements-min.txt scripts/venv.sh
+	PYTHON="$(MIN_PYTHON)" scripts/venv.sh "$(VENV_MIN)" $(MIN_PYTHON_VERSION) requirements-min.txt
 	touch "$@"
 
 # Fresh copy of the collection under $(TREE); cheap, so rebuilt on every use.
@@ -98,6 +118,24 @@ sanity: tree
 	cd "$(TREE)" && ANSIBLE_TEST_CONTENT_ROOT="$(TREE)" \
 	  ansible-test sanity --local --python $(SANITY_PYTHON) --color no
 
+# The version matrix, cheaply: `make unit` and `make sanity` test the newest
+# ansible-core (.venv); this tests the oldest one meta/runtime.yml claims
+# (.venv-min, requirements-min.txt, on the oldest Python it supports): the unit
+# tests and the sanity tests whose verdict depends on ansible-core's version, in
+# a collection tree of its own linked to .venv-min's kubernetes.core.
+COMPAT_BUILD := $(BUILD_DIR)/compat
+COMPAT_TREE := $(COMPAT_BUILD)/collections/ansible_collections/meshops/istio
+compat: venv-min
+	@if compgen -G 'tests/sanity/ignore-*.txt' >/dev/null; then \
+	  echo 'make compat: tests/sanity/ignore-*.txt is not allowed; fix the code instead' >&2; exit 1; fi
+	@VENV_PYTHON="$(VENV_MIN)/bin/python" scripts/collection-tree.sh "$(COMPAT_BUILD)" >/dev/null
+	@"$(VENV_MIN)/bin/python" scripts/ansible-test-get-pip.py --install >/dev/null
+	@echo "make compat: $$("$(VENV_MIN)/bin/ansible" --version | head -1), Python $(MIN_PYTHON_VERSION)"
+	cd "$(COMPAT_TREE)" && PYTHONPATH="$(COMPAT_BUILD)/collections$${PYTHONPATH:+:$$PYTHONPATH}" \
+	  "$(VENV_MIN)/bin/pytest" -q -p no:cacheprovider tests/unit
+	cd "$(COMPAT_TREE)" && PATH="$(VENV_MIN)/bin:$$PATH" ANSIBLE_TEST_CONTENT_ROOT="$(COMPAT_TREE)" \
+	  ansible-test sanity --local --python $(MIN_PYTHON_VERSION) --color no $(addprefix --test ,$(COMPAT_SANITY_TESTS))
+
 # ansible-lint for the content; shellcheck for the scripts that do not ship (the lab, the
 # tooling, the demo app), which ansible-test sanity does not see.
 lint: tree
@@ -113,7 +151,7 @@ build-check: venv
 # Integration tests against the local lab (tests/integration/conftest.py starts it,
 # building what is missing), or against MESHOPS_KUBECONFIG's cluster.
 integration: tree
-	"$(VENV)/bin/pytest" -q -p no:cacheprovider tests/integration
+	"$(VENV)/bin/pytest" -q -rs -p no:cacheprovider tests/integration
 
 # Molecule scenarios of the roles, on the same lab (molecule/resources/prepare.yml).
 molecule: tree
@@ -126,7 +164,7 @@ demo: tree
 
 # Sequential on purpose (also under -j); stops at the first failure.
 test:
-	@for t in venv unit sanity lint changelog-lint build-check integration molecule; do \
+	@for t in venv unit lab-unit sanity compat lint changelog-lint build-check integration molecule; do \
 	  start=$$(date +%s); \
 	  echo "==> make $$t"; \
 	  $(MAKE) --no-print-directory $$t || { echo "==> make $$t FAILED after $$(( $$(date +%s) - start ))s" >&2; exit 1; }; \

@@ -99,6 +99,8 @@ build_istio() {
     { log "lab/go/istio/go.mod does not require istio.io/istio $ISTIO_MODULE_VERSION"; return 1; }
   gobuild istioctl "$ISTIO_VERSION" "$here/go/istio" istio.io/istio/istioctl/cmd/istioctl "$x"
   gobuild pilot-discovery "$ISTIO_VERSION" "$here/go/istio" istio.io/istio/pilot/cmd/pilot-discovery "$x"
+  # The agent of the lab's data plane (proxyless gRPC workloads, lab/dataplane.py).
+  gobuild pilot-agent "$ISTIO_VERSION" "$here/go/istio" istio.io/istio/pilot/cmd/pilot-agent "$x"
   istio_assets
 }
 
@@ -125,7 +127,16 @@ istio_assets() {
   ln -sfn "$dest" "$root/.lab/istio-assets"
 }
 
+# The lab's own gRPC workload program (lab/go/dataplane): versioned by a hash of its
+# sources, so any change to them builds it again.
+build_dataplane() {
+  local dir="$here/go/dataplane" hash
+  hash="$(cd "$dir" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print0 | sort -z |
+    xargs -0 sha256sum | sha256sum | cut -c1-12)"
+  gobuild meshops-dataplane "$hash" "$dir" . "-s -w"
+}
+
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok helm kubernetes istio)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok helm kubernetes istio dataplane)
 for c in "${components[@]}"; do "build_$c"; done
 log "all binaries ready in $bindir"

@@ -15,3 +15,23 @@ lab-reset:
 
 lab-status:
 	lab/lab.sh status
+
+# The data plane (lab/dataplane.py): `make lab-dataplane-up DATAPLANE_NS=demo` starts echo v1/v2
+# and a client in namespace demo (the lab must be up); DATAPLANE_SPEC=file.json for another spec.
+DATAPLANE_NS ?= dataplane
+DATAPLANE_SPEC ?=
+.PHONY: lab-dataplane-up lab-dataplane-down lab-dataplane-status
+
+lab-dataplane-up: lab-up
+	lab/lab.sh dataplane up $(DATAPLANE_NS) $(if $(DATAPLANE_SPEC),--spec $(DATAPLANE_SPEC))
+
+lab-dataplane-down:
+	lab/lab.sh dataplane down $(DATAPLANE_NS)
+
+lab-dataplane-status:
+	lab/lab.sh dataplane status
+
+# Unit tests of the lab's own programs (the data plane's Go workloads).
+.PHONY: lab-unit
+lab-unit:
+	cd lab/go/dataplane && GOTOOLCHAIN=local go vet ./... && GOTOOLCHAIN=local go test ./...

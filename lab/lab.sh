@@ -6,6 +6,8 @@
 #   lab/lab.sh down     stop every process the lab started, by pid
 #   lab/lab.sh reset    down, then wipe the lab's data, certificates and logs
 #   lab/lab.sh status   health of each component (exit 1 if any is unhealthy)
+#   lab/lab.sh dataplane up|down|status|call|stats|fault ...
+#                       proxyless gRPC workloads with Istio's agent (lab/dataplane.py)
 #
 # Everything lives under .lab/ at the repository root: bin/ (links to the cached
 # builds), pki/, data/, logs/, run/ (pids), kubeconfig and env.
@@ -22,7 +24,7 @@ bin="$lab/bin" pki="$lab/pki" logs="$lab/logs" run="$lab/run" data="$lab/data"
 : "${LAB_CONTROLLER_MANAGER_PORT:=20257}" "${LAB_SCHEDULER_PORT:=20259}"
 : "${LAB_KWOK_PORT:=20247}"
 : "${LAB_ISTIOD_WEBHOOK_PORT:=15017}" "${LAB_ISTIOD_GRPC_PORT:=15010}" "${LAB_ISTIOD_SECURE_GRPC_PORT:=15012}"
-: "${LAB_ISTIOD_MONITORING_PORT:=15014}" "${LAB_ISTIOD_HTTP_PORT:=15080}"
+: "${LAB_ISTIOD_MONITORING_PORT:=15014}" "${LAB_ISTIOD_HTTP_PORT:=15080}" "${LAB_ISTIOD_CTRLZ_PORT:=9876}"
 : "${LAB_PROMETHEUS_PORT:=19090}"
 : "${LAB_NODES:=3}"
 SERVICE_CIDR=10.96.0.0/16
@@ -252,13 +254,15 @@ istio_up() {
   mkdir -p "$dir"
   local stamp="$dir/cluster-config.sha"
   local want_sha
-  want_sha="$(sha256sum "$here/istio/cluster.sh" "$here/versions.env" "$pki/ca.crt" | sha256sum | cut -c1-16)"
+  # Contents only (no paths), so another checkout of the same lab does not re-apply.
+  want_sha="$(cat "$here/istio/cluster.sh" "$here/versions.env" "$pki/ca.crt" | sha256sum | cut -c1-16)"
   if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want_sha" ]] || ! istio_cluster_config_present; then
     log "applying Istio CRDs, webhooks and istiod configuration"
     LAB_DIR="$lab" KUBECONFIG="$kubeconfig" WEBHOOK_PORT="$LAB_ISTIOD_WEBHOOK_PORT" bash "$here/istio/cluster.sh" \
       || die_component istiod "could not apply the Istio cluster configuration"
     echo "$want_sha" >"$stamp"
   fi
+  istiod_plug_lab_ca
   (
     cd "$dir"
     export POD_NAMESPACE=istio-system POD_NAME=istiod-lab REVISION=default \
@@ -272,10 +276,38 @@ istio_up() {
       --monitoringAddr "127.0.0.1:$LAB_ISTIOD_MONITORING_PORT" --httpAddr "127.0.0.1:$LAB_ISTIOD_HTTP_PORT" \
       --tlsCertFile "$pki/istiod.crt" --tlsKeyFile "$pki/istiod.key" --caCertFile "$pki/ca.crt" \
       --meshConfig "$dir/no-local-mesh-config" --domain cluster.local --keepaliveMaxServerConnectionAge 30m \
+      --ctrlz_port "$LAB_ISTIOD_CTRLZ_PORT" --ctrlz_address 127.0.0.1 \
       --log_output_level default:info
   )
   wait_for istiod curl -sf "http://127.0.0.1:$LAB_ISTIOD_HTTP_PORT/ready"
   wait_for istiod https_ok "https://127.0.0.1:$LAB_ISTIOD_WEBHOOK_PORT/ready"
+}
+
+# One root of trust: istiod signs workload certificates with the lab CA (Istio's
+# plugged-in CA, read from ./etc/cacerts in its working directory), the CA that
+# already signs its serving certificate on 15012 and the webhooks. The lab CA is a
+# self-signed root with CA:TRUE, so it is its own chain. A running istiod that
+# started before the files were there is restarted once.
+istiod_plug_lab_ca() {
+  local dir="$lab/istiod/etc/cacerts" stamp="$lab/istiod/cacerts.sha" want
+  want="$(cat "$pki/ca.crt" "$pki/ca.key" | sha256sum | cut -c1-16)"
+  [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$dir/ca-key.pem" ]] && return 0
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  install -m 600 "$pki/ca.key" "$dir/ca-key.pem"
+  install -m 644 "$pki/ca.crt" "$dir/ca-cert.pem"
+  install -m 644 "$pki/ca.crt" "$dir/root-cert.pem"
+  install -m 644 "$pki/ca.crt" "$dir/cert-chain.pem"
+  if running istiod; then
+    local pid
+    pid="$(cat "$run/istiod.pid")"
+    log "restarting istiod ($pid): it now signs workload certificates with the lab CA"
+    kill "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$run/istiod.pid"
+  fi
+  echo "$want" >"$stamp"
 }
 
 istio_cluster_config_present() {
@@ -285,15 +317,33 @@ istio_cluster_config_present() {
 }
 
 prometheus_up() {
-  mkdir -p "$data/prometheus"
-  cat >"$lab/prometheus.yml" <<EOF
+  mkdir -p "$data/prometheus" "$lab/dataplane/targets"
+  # dataplane: the workloads of lab/dataplane.py, found through the targets files it
+  # writes (no reload when workloads come and go), scraped every second.
+  local conf="$lab/prometheus.yml" targets
+  targets="$(cd "$lab" && pwd -P)/dataplane/targets"
+  cat >"$conf.new" <<EOF
 global: {scrape_interval: 5s, evaluation_interval: 5s}
 scrape_configs:
   - job_name: prometheus
     static_configs: [{targets: ["127.0.0.1:$LAB_PROMETHEUS_PORT"]}]
   - job_name: istiod
     static_configs: [{targets: ["127.0.0.1:$LAB_ISTIOD_MONITORING_PORT"]}]
+  - job_name: dataplane
+    scrape_interval: 1s
+    scrape_timeout: 1s
+    file_sd_configs: [{files: ["$targets/*.json"], refresh_interval: 5s}]
 EOF
+  if cmp -s "$conf.new" "$conf"; then
+    rm -f "$conf.new"
+  else
+    mv "$conf.new" "$conf"
+    if running prometheus; then
+      log "reloading prometheus (configuration changed)"
+      curl -sf -X POST "http://127.0.0.1:$LAB_PROMETHEUS_PORT/-/reload" >/dev/null ||
+        die_component prometheus "reload of $conf failed"
+    fi
+  fi
   local prom
   prom="$(command -v prometheus || echo /usr/bin/prometheus)"
   start prometheus "$prom" --config.file "$lab/prometheus.yml" --storage.tsdb.path "$data/prometheus" \
@@ -324,7 +374,25 @@ export LAB_ISTIOD_URL="https://127.0.0.1:$LAB_ISTIOD_WEBHOOK_PORT"
 export LAB_DIR="$lab"
 export LAB_ISTIO_VALUES="$lab/istio-values.yaml"
 export LAB_ISTIO_ASSETS="$lab/istio-assets"
+export LAB_DEMO_JWT_DIR="$lab/demo-jwt"
 EOF
+}
+
+# The demo's JWT issuer (inventories/lab: RequestAuthentication on the shop's api-gateway): an RSA
+# signing key and its JSON Web Key Set, made once, so no JWKS URL has to be reachable.
+demo_jwt() {
+  local dir="$lab/demo-jwt" python="$root/.venv/bin/python"
+  [[ -f "$dir/jwks.json" ]] && return 0
+  [[ -x "$python" ]] || python=python3
+  mkdir -p "$dir"
+  openssl genrsa -out "$dir/signing.key" 2048 2>/dev/null
+  openssl rsa -in "$dir/signing.key" -noout -modulus | "$python" -c '
+import base64, json, sys
+modulus = bytes.fromhex(sys.stdin.read().strip().split("=", 1)[1])
+b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+key = {"kty": "RSA", "alg": "RS256", "use": "sig", "kid": "meshops-lab", "n": b64(modulus), "e": b64((65537).to_bytes(3, "big"))}
+json.dump({"keys": [key]}, open(sys.argv[1], "w"))
+' "$dir/jwks.json"
 }
 
 ensure_host_packages() {
@@ -344,6 +412,9 @@ cmd_up() {
   local t0=$SECONDS
   mkdir -p "$logs" "$run" "$data"
   ensure_host_packages
+  # podman (+ runc, netavark, iptables) for the compose step: installed and configured here so
+  # that `make test` and `make demo` work on a machine where nobody installed it by hand.
+  "$here/podman.sh" setup
   "$here/build.sh"
   pki_up
   etcd_up
@@ -353,6 +424,7 @@ cmd_up() {
   kwok_up
   istio_up
   prometheus_up
+  demo_jwt
   write_env
   log "lab up in $((SECONDS - t0))s; source $lab/env"
 }
@@ -361,6 +433,7 @@ COMPONENTS=(prometheus istiod kwok kube-scheduler kube-controller-manager kube-a
 
 cmd_down() {
   local c pid
+  dataplane down --all || true # its processes and addresses (and its namespaces while the API server runs)
   for c in "${COMPONENTS[@]}"; do
     [[ -f "$run/$c.pid" ]] || continue
     pid="$(cat "$run/$c.pid")"
@@ -377,7 +450,8 @@ cmd_down() {
 cmd_reset() {
   cmd_down
   log "wiping $lab (keeping bin/)"
-  rm -rf "$data" "$pki" "$logs" "$run" "$lab/istiod" "$lab"/*.kubeconfig "$kubeconfig" "$lab/env" "$lab/prometheus.yml"
+  rm -rf "$data" "$pki" "$logs" "$run" "$lab/istiod" "$lab"/*.kubeconfig "$kubeconfig" "$lab/env" "$lab/prometheus.yml" \
+    "$lab/demo-jwt" "$lab/dataplane"
 }
 
 cmd_status() {
@@ -399,7 +473,20 @@ cmd_status() {
   check kwok curl -sf "http://127.0.0.1:$LAB_KWOK_PORT/healthz"
   check istiod curl -sf "http://127.0.0.1:$LAB_ISTIOD_HTTP_PORT/ready"
   check prometheus curl -sf "http://127.0.0.1:$LAB_PROMETHEUS_PORT/-/ready"
+  local podman
+  if podman="$("$here/podman.sh" check 2>&1)"; then
+    printf '%-24s installed (%s)\n' podman "$podman"
+  else
+    printf '%-24s NOT READY: %s\n' podman "$podman"; bad=1
+  fi
+  dataplane status || bad=1
   return $bad
+}
+
+# The data plane's commands live in lab/dataplane.py (Python standard library only).
+dataplane() {
+  MESHOPS_LAB_DIR="$lab" LAB_ISTIOD_SECURE_GRPC_PORT="$LAB_ISTIOD_SECURE_GRPC_PORT" \
+    LAB_ISTIOD_HTTP_PORT="$LAB_ISTIOD_HTTP_PORT" LAB_POD_CIDR="$POD_CIDR" python3 "$here/dataplane.py" "$@"
 }
 
 mkdir -p "$lab"
@@ -415,6 +502,7 @@ case "${1:-}" in
   down) cmd_down ;;
   reset) cmd_reset ;;
   status) cmd_status ;;
+  dataplane) shift; dataplane "$@" ;;
   _step) shift; mkdir -p "$logs" "$run" "$data"; for f in "$@"; do "$f"; done ;; # debugging: run single steps
-  *) echo "usage: $0 up|down|reset|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|reset|status|dataplane" >&2; exit 2 ;;
 esac

@@ -3,6 +3,8 @@
 #
 #   lab/podman.sh setup        install podman + runc from Debian and configure them for this host
 #   lab/podman.sh base-image   setup, then build (once) the local base image; prints its name
+#   lab/podman.sh check        exit 0 when podman can start a container on a named network
+#                              (what the compose step needs); otherwise say what is missing
 #
 # No registry can be pulled from here, so images start from a base made locally:
 # busybox-static from Debian's packages, imported with `podman import`.
@@ -19,9 +21,10 @@ setup() {
   command -v slirp4netns >/dev/null || missing+=(slirp4netns)
   dpkg -s uidmap >/dev/null 2>&1 || missing+=(uidmap)
   # netavark + aardvark-dns: networks whose containers resolve each other by name (only
-  # recommended by podman, and this script installs without recommends).
+  # recommended by podman, and this script installs without recommends); netavark runs
+  # iptables to set a network up, and a machine installing without recommends lacks it.
   local pkg
-  for pkg in netavark aardvark-dns catatonit; do
+  for pkg in netavark aardvark-dns catatonit iptables; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   # debootstrap makes root filesystems for images no registry can provide (the shop's Postgres).
@@ -74,8 +77,24 @@ base_image() {
   echo "$BASE_IMAGE"
 }
 
+# What the compose step needs, checked without side effects: the binaries and the
+# configuration setup() writes. (A container run is left to the lab's tests.)
+check() {
+  local missing=() tool
+  for tool in podman runc netavark iptables aardvark-dns; do
+    command -v "$tool" >/dev/null || [[ -x "/usr/lib/podman/$tool" ]] || missing+=("$tool")
+  done
+  grep -q meshops-lab /etc/containers/containers.conf 2>/dev/null || missing+=("/etc/containers/containers.conf")
+  if ((${#missing[@]})); then
+    echo "missing: ${missing[*]} (lab/podman.sh setup installs them)"
+    return 1
+  fi
+  podman --version
+}
+
 case "${1:-}" in
   setup) setup ;;
   base-image) base_image ;;
-  *) echo "usage: $0 setup|base-image" >&2; exit 2 ;;
+  check) check ;;
+  *) echo "usage: $0 setup|base-image|check" >&2; exit 2 ;;
 esac

@@ -50,7 +50,7 @@ galaxy_path, tarball = sys.argv[1:]
 with open(galaxy_path, encoding='utf-8') as f:
     patterns = yaml.safe_load(f).get('build_ignore') or []
 # Whatever the patterns say, these must never ship.
-never = ['.venv', '.lab', 'lab', 'build', '.git', 'tests/output']
+never = ['.venv', '.venv-min', '.lab', 'lab', 'build', '.git', 'tests/output']
 
 with tarfile.open(tarball) as tar:
     names = [m.name[2:] if m.name.startswith('./') else m.name for m in tar.getmembers()]

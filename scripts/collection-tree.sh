@@ -50,7 +50,7 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     | tar -xf - -C "$dest"
 else
   tar -cf - \
-    --exclude=./.git --exclude=./.venv --exclude=./.lab --exclude=./build \
+    --exclude=./.git --exclude=./.venv --exclude=./.venv-min --exclude=./.lab --exclude=./build \
     --exclude=./tests/output --exclude=__pycache__ --exclude='*.pyc' \
     --exclude=./.pytest_cache --exclude=./.ansible --exclude=./.cache \
     --exclude="./${build#"$root"/}" \

@@ -180,3 +180,28 @@ def namespace(lab):
     yield make
     for name in created:
         lab.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+# In the lab every part is there (``lab/lab.sh up`` installs and starts it), so a skipped test means
+# a step of the walkthrough went untested without anyone noticing: the run fails, naming the skips.
+# Against a real cluster (MESHOPS_KUBECONFIG) lab-only checks may skip.
+_SKIPPED = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _SKIPPED.append("{0}: {1}".format(report.nodeid, reason))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _SKIPPED and not os.environ.get("MESHOPS_KUBECONFIG") and exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if _SKIPPED and not os.environ.get("MESHOPS_KUBECONFIG"):
+        terminalreporter.write_line(
+            "FAILED: {0} test(s) skipped on the lab, where nothing may skip:".format(len(_SKIPPED)), red=True)
+        for line in _SKIPPED:
+            terminalreporter.write_line("  " + line)

@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import json
 import os
 import shutil
@@ -189,3 +190,31 @@ def test_podman_containers_reach_each_other_by_name(lab):
     finally:
         subprocess.run(["podman", "rm", "-f", "-t", "0", server], capture_output=True, check=False)
         subprocess.run(["podman", "network", "rm", "-f", net], capture_output=True, check=False)
+
+
+def test_status_reports_every_component_and_podman(lab):
+    if lab.real_cluster:
+        pytest.skip("lab/lab.sh status describes the local lab only")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+    out = lab.run(os.path.join(root, "lab", "lab.sh"), "status").stdout
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "istiod",
+                      "prometheus"):
+        assert "healthy" in lines[component], out
+    assert lines["podman"].split()[1] == "installed", out
+
+
+def test_demo_jwt_key_set_is_a_usable_rsa_jwks(lab):
+    """The lab inventory's RequestAuthentication reads this key set (no JWKS URL is fetched)."""
+    if lab.real_cluster:
+        pytest.skip("the demo issuer belongs to the local lab")
+    with open(os.path.join(lab.env["LAB_DEMO_JWT_DIR"], "jwks.json")) as handle:
+        jwks = json.load(handle)
+    (key,) = jwks["keys"]
+    assert key["kty"] == "RSA" and key["alg"] == "RS256" and key["e"] == "AQAB"
+    assert len(key["n"]) >= 342  # a 2048-bit modulus, base64url without padding
+    # The modulus is the signing key's own.
+    modulus = lab.run("openssl", "rsa", "-in", os.path.join(lab.env["LAB_DEMO_JWT_DIR"], "signing.key"),
+                      "-noout", "-modulus").stdout.strip().split("=", 1)[1]
+    raw = base64.urlsafe_b64decode(key["n"] + "=" * (-len(key["n"]) % 4))
+    assert raw.hex().upper() == modulus.upper()
