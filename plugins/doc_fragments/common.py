@@ -10,7 +10,8 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     """What every meshops.istio module shares: check and diff mode, requirements, the result contract
     (``meshops.istio.common``); the ``state`` option (``meshops.istio.common.state``); the ``wait_timeout``
-    option (``meshops.istio.common.wait``)."""
+    option (``meshops.istio.common.wait``); the attributes of a module that only reads
+    (``meshops.istio.common.read_only``, listed before ``meshops.istio.common``)."""
 
     DOCUMENTATION = r"""
 options: {}
@@ -44,6 +45,16 @@ options:
     type: str
     choices: [present, absent]
     default: present
+"""
+
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Reads as in a normal run (it never writes); does not wait.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to show.
 """
 
     WAIT = r"""

@@ -35,15 +35,9 @@ options:
     description: Seconds to wait with O(wait=true).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - meshops.istio.common.read_only
   - meshops.istio.common
   - meshops.istio.common.wait
-attributes:
-  check_mode:
-    support: full
-    description: Reads as in a normal run; does not wait.
-  diff_mode:
-    support: none
-    description: Changes nothing.
 notes:
   - Needs list on pods in the namespace.
 seealso:
