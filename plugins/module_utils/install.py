@@ -1,41 +1,44 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops.istio contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The istio_install runner: render, plan against the server, apply, prune, wait."""
+"""The istio_install runner: render (:mod:`render`), plan against the server, apply, prune, wait."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshops.istio.plugins.module_utils import istio
-from ansible_collections.meshops.istio.plugins.module_utils.diff import normalize
-from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, InputError, WaitTimeout, ref
-from ansible_collections.meshops.istio.plugins.module_utils.kube import diff_entries, is_ready, record
+from ansible_collections.meshops.istio.plugins.module_utils import render, validate, waiter
+from ansible_collections.meshops.istio.plugins.module_utils.constants import (
+    APPS, COMPONENT_LABEL, CRD, ISTIO_NAMESPACE, REVISION_LABEL,
+)
+from ansible_collections.meshops.istio.plugins.module_utils.errors import InputError, WaitTimeout, ref
+from ansible_collections.meshops.istio.plugins.module_utils.kube import Change
+from ansible_collections.meshops.istio.plugins.module_utils.module import record, result
 
 
-def validate(params):
+def validate_params(params):
     """Checks that need neither a tool nor the cluster."""
-    istio.validate_revision(params.get("revision"))
-    istio.validate_sets(params.get("set"))
+    validate.revision(params.get("revision"))
+    render.validate_sets(params.get("set"))
     if params.get("version"):
-        istio.version_tuple(params["version"])
+        render.version_tuple(params["version"])
     if params.get("operator") and params["method"] != "istioctl":
         raise InputError("operator (an IstioOperator overlay) needs method istioctl; with method helm use values")
 
 
 def check_version(params, renderer, tool_version):
     wanted = params.get("version")
-    if wanted and not istio.version_matches(wanted, tool_version):
+    if wanted and not render.version_matches(wanted, tool_version):
         raise InputError("version {0} was asked but {1} at {2} renders Istio {3}; use the {0} {1} "
                          "(istioctl_path / helm_path / chart_version)".format(
                              wanted, renderer.tool, renderer.path, tool_version))
 
 
 def install_selector(revision):
-    return "{0},{1}={2}".format(istio.COMPONENT_LABEL, istio.REVISION_LABEL, istio.revision_name(revision))
+    return "{0},{1}={2}".format(COMPONENT_LABEL, REVISION_LABEL, render.revision_name(revision))
 
 
-def find_installed(kube, revision, kinds=istio.INSTALL_KINDS, label_selector=None):
+def find_installed(kube, revision, kinds=render.INSTALL_KINDS, label_selector=None):
     """Objects of this revision's install, found by Istio's own labels (one list per kind)."""
     found = []
     for api_version, kind in kinds:
@@ -44,9 +47,9 @@ def find_installed(kube, revision, kinds=istio.INSTALL_KINDS, label_selector=Non
 
 
 def current_istiod(kube, revision):
-    deployments = kube.list("apps/v1", "Deployment", namespace=istio.ISTIO_NAMESPACE,
+    deployments = kube.list(APPS, "Deployment", namespace=ISTIO_NAMESPACE,
                             label_selector="app=istiod,{0}={1}".format(
-                                istio.REVISION_LABEL, istio.revision_name(revision)))
+                                REVISION_LABEL, render.revision_name(revision)))
     return deployments[0] if deployments else None
 
 
@@ -57,29 +60,25 @@ def readiness(kube, objs, timeout, wait):
         meta = obj.get("metadata") or {}
         if obj.get("kind") == "Deployment":
             if wait and not kube.check_mode:
-                kube.wait("apps/v1", "Deployment", meta["name"], meta.get("namespace"), timeout=timeout)
+                waiter.wait(kube, APPS, "Deployment", meta["name"], meta.get("namespace"), timeout=timeout)
                 ready[meta["name"]] = True
             else:
-                live = kube.get("apps/v1", "Deployment", meta["name"], meta.get("namespace"))
-                ready[meta["name"]] = bool(live and is_ready(live))
+                live = kube.get(APPS, "Deployment", meta["name"], meta.get("namespace"))
+                ready[meta["name"]] = bool(live and waiter.is_ready(live))
     hooks = [o for o in objs if o.get("kind") in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")]
     if hooks:
-        ok = True
-        for hook in hooks:
-            live = kube.get(hook["apiVersion"], hook["kind"], hook["metadata"]["name"])
-            ok = ok and bool(live) and all((w.get("clientConfig") or {}).get("caBundle")
-                                           for w in live.get("webhooks") or [])
-        ready["webhooks"] = ok
+        ready["webhooks"] = all(waiter.webhooks_ready(kube.get(h["apiVersion"], h["kind"], h["metadata"]["name"]))
+                                for h in hooks)
     return ready
 
 
 def check_other_revisions(objs, live, kube, revision, take_over):
     """Refuse to take over objects another revision owns (a gateway rendered by both, say)."""
-    mine = istio.revision_name(revision)
+    mine = render.revision_name(revision)
     taken = []
     for obj in objs:
         current = live.get(kube.key(obj))
-        owner = ((current or {}).get("metadata", {}).get("labels") or {}).get(istio.REVISION_LABEL)
+        owner = ((current or {}).get("metadata", {}).get("labels") or {}).get(REVISION_LABEL)
         if owner and owner != mine:
             taken.append("{0} (revision {1})".format(ref(obj), owner))
     if taken and not take_over:
@@ -96,7 +95,7 @@ def summary(changes, pruned):
 
 
 def present(module, kube, params):
-    renderer = istio.renderer_for(module, params)
+    renderer = render.renderer_for(module, params)
     tool_version = renderer.version()
     check_version(params, renderer, tool_version)
     revision = params.get("revision") or ""
@@ -106,20 +105,20 @@ def present(module, kube, params):
         raise InputError("rendering profile {0!r} produced no objects".format(params["profile"]))
 
     istiod = current_istiod(kube, revision)
-    running = istio.installed_version(istiod)
+    running = render.installed_version(istiod)
     if running and not params["allow_downgrade"]:
         try:
-            older = istio.version_tuple(tool_version) < istio.version_tuple(running)
+            older = render.version_tuple(tool_version) < render.version_tuple(running)
         except InputError:
             older = False
         if older:
             raise InputError("Istio {0} is installed (revision {1}); installing {2} would downgrade it. "
                              "Set allow_downgrade to do so.".format(
-                                 running, istio.revision_name(revision), tool_version))
+                                 running, render.revision_name(revision), tool_version))
 
-    crds = [o for o in rendered if istio.is_crd(o)]
-    rest = [o for o in rendered if not istio.is_crd(o) and o.get("kind") != "Namespace"]
-    namespaces = [o for o in rendered if o.get("kind") == "Namespace"] + istio.namespaces_of(rest)
+    crds = [o for o in rendered if render.is_crd(o)]
+    rest = [o for o in rendered if not render.is_crd(o) and o.get("kind") != "Namespace"]
+    namespaces = [o for o in rendered if o.get("kind") == "Namespace"] + render.namespaces_of(rest)
 
     # Objects the server cannot judge yet: those in namespaces this change creates, and
     # custom resources whose CRD this change creates. They are planned as created.
@@ -133,7 +132,7 @@ def present(module, kube, params):
 
     live = kube.live_objects([o for o in rest if kube.key(o) not in pending])
     check_other_revisions(rest, live, kube, revision, params["take_over"])
-    rest = [istio.without_runtime_fields(o, live.get(kube.key(o))) for o in rest]
+    rest = [render.without_runtime_fields(o, live.get(kube.key(o))) for o in rest]
     force = params["force_conflicts"]
     live.update(live_ns)
     live.update(kube.live_objects(crds))
@@ -150,8 +149,8 @@ def present(module, kube, params):
         applied = kube.commit(first, force_conflicts=force)
         for crd in crds:
             if by_key[kube.key(crd)].action != "unchanged":
-                kube.wait(crd["apiVersion"], crd["kind"], crd["metadata"]["name"], timeout=params["wait_timeout"],
-                          what="Established")
+                waiter.wait(kube, crd["apiVersion"], crd["kind"], crd["metadata"]["name"],
+                            timeout=params["wait_timeout"], what="Established")
         if any(c.action == "created" for c in first):
             kube.forget_resources()
         second = [by_key[kube.key(o)] for o in rest]
@@ -172,22 +171,9 @@ def present(module, kube, params):
         exc.result.update(changed=True, counts=counts, objects=[
             record(c.obj, c.action) for c in changes if c.action != "unchanged"])
         raise
-    result = {
-        "changed": bool(prune) or any(c.action != "unchanged" for c in changes),
-        "version": tool_version,
-        "revision": istio.revision_name(revision),
-        "profile": params["profile"],
-        "method": params["method"],
-        "readiness": ready,
-        "counts": counts,
-        "objects": [record(c.obj, c.action) for c in changes if c.action != "unchanged"]
-        + [record(o, "pruned") for o in prune],
-    }
-    if module._diff:
-        result["diff"] = diff_entries(changes) + [
-            {"before": normalize(o), "after": {}, "before_header": "{0} (pruned)".format(ref(o)),
-             "after_header": "{0} (pruned)".format(ref(o))} for o in prune]
-    return result
+    return result(module, kube, changes + [Change(o, "pruned", o, None) for o in prune],
+                  version=tool_version, revision=render.revision_name(revision), profile=params["profile"],
+                  method=params["method"], readiness=ready, counts=counts)
 
 
 def revision_specific(obj, revision):
@@ -201,12 +187,12 @@ def revision_specific(obj, revision):
 def absent(module, kube, params):
     revision = params.get("revision") or ""
     targets = find_installed(kube, revision, label_selector="{0}={1}".format(
-        istio.REVISION_LABEL, istio.revision_name(revision)))
+        REVISION_LABEL, render.revision_name(revision)))
     seen = set(kube.key(o) for o in targets)
     # What Istio renders for the revision without its labels (RBAC, service account): by rendering it.
-    renderer = istio.renderer_for(module, params)
+    renderer = render.renderer_for(module, params)
     for obj in renderer.render(dict(params, revision=revision)):
-        if istio.is_crd(obj) or kube.key(obj) in seen:
+        if render.is_crd(obj) or kube.key(obj) in seen:
             continue
         if revision and not revision_specific(obj, revision):
             continue
@@ -215,35 +201,20 @@ def absent(module, kube, params):
             targets.append(found)
             seen.add(kube.key(found))
     if params["purge"]:
-        targets += kube.list(*istio.CRD, label_selector=istio.COMPONENT_LABEL)
+        targets += kube.list(*CRD, label_selector=COMPONENT_LABEL)
     # Delete workloads and webhooks before the RBAC and CRDs they need.
     order = {"MutatingWebhookConfiguration": 0, "ValidatingWebhookConfiguration": 0, "Deployment": 1,
              "CustomResourceDefinition": 9}
     targets.sort(key=lambda o: order.get(o.get("kind"), 5))
     deleted = [o for o in targets if kube.delete(o)]
-    result = {
-        "changed": bool(deleted),
-        "revision": istio.revision_name(revision),
-        "counts": {"created": 0, "updated": 0, "unchanged": 0, "pruned": len(deleted)},
-        "objects": [record(o, "deleted") for o in deleted],
-        "readiness": {},
-    }
-    if module._diff:
-        result["diff"] = [{"before": normalize(o), "after": {}, "before_header": ref(o), "after_header": ref(o)}
-                          for o in deleted]
-    return result
+    return result(module, kube, [Change(o, "deleted", o, None) for o in deleted],
+                  revision=render.revision_name(revision), readiness={},
+                  counts={"created": 0, "updated": 0, "unchanged": 0, "pruned": len(deleted)})
 
 
 def run(module, kube):
     params = module.params
-    validate(params)
+    validate_params(params)
     if params["state"] == "absent":
         return absent(module, kube, params)
-    try:
-        return present(module, kube, params)
-    except ApiError as exc:
-        if exc.status == 403:
-            exc.msg += " (the credentials in use lack an RBAC permission istio_install needs{0})".format(
-                "" if kube.wrote else "; nothing was written")
-            exc.args = (exc.msg,)
-        raise
+    return present(module, kube, params)

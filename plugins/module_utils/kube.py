@@ -1,40 +1,33 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops.istio contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one Kubernetes layer every meshops.istio module uses.
+"""The Kubernetes client layer every meshops.istio runner uses.
 
-Connection options, the API client and the module wrapper are kubernetes.core's,
-so users pass the connection parameters they already know. On top of them:
+The API client is kubernetes.core's, built from its connection options. On top of it:
 
 * get / list (label selectors, pagination) / server-side apply (field manager
-  ``meshops``) / delete / wait, each retried on transient errors only;
-* check mode: every write becomes a server-side dry run (``dryRun=All``), waits
-  are skipped;
-* ``changed`` from comparing before and after, ignoring server-managed fields;
+  ``meshops``) / merge patch / delete, each retried on transient errors only;
+* plan / commit: every object dry-run on the server before anything is written;
   an apply that would change nothing sends no write at all;
-* errors become :class:`errors.MeshError` naming the action and the object, and
-  :func:`run_module` turns them into the one ``fail_json`` of a module.
+* check mode: every write becomes a server-side dry run (``dryRun=All``);
+* errors become :class:`errors.ApiError` naming the action and the object.
+
+Waiting is :mod:`waiter`'s; the module entry and the result contract are :mod:`module`'s.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import json
 import time
 from collections import Counter, OrderedDict, namedtuple
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-
 from ansible_collections.meshops.istio.plugins.module_utils import forbidden, retry
-from ansible_collections.meshops.istio.plugins.module_utils.diff import differs, object_diff
-from ansible_collections.meshops.istio.plugins.module_utils.errors import (
-    ApiError, KindNotServed, MeshError, WaitTimeout, ref,
-)
+from ansible_collections.meshops.istio.plugins.module_utils.diff import differs
+from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, KindNotServed, MeshError, ref
 
 FIELD_MANAGER = "meshops"
 DRY_RUN = "All"
@@ -45,26 +38,6 @@ class Change(namedtuple("Change", "obj action before after")):
     """One object's planned or applied change: action is created, updated or unchanged."""
 
     __slots__ = ()
-
-
-def argument_spec(**options):
-    """kubernetes.core's connection options plus the module's own ``options``."""
-    spec = copy.deepcopy(AUTH_ARG_SPEC)
-    spec.update(options)
-    return spec
-
-
-def record(obj, action):
-    """The per-object line modules return: what was done to which object."""
-    meta = obj.get("metadata") or {}
-    out = OrderedDict()
-    out["kind"] = obj.get("kind")
-    out["apiVersion"] = obj.get("apiVersion")
-    if meta.get("namespace"):
-        out["namespace"] = meta["namespace"]
-    out["name"] = meta.get("name")
-    out["action"] = action
-    return dict(out)
 
 
 def _api_message(exc):
@@ -363,121 +336,3 @@ class Kube:
                 return False
             raise
         return True
-
-    # -- waits --------------------------------------------------------------
-
-    def wait(self, api_version, kind, name, namespace=None, ready=None, timeout=300, what="ready"):
-        """Poll (0.2 s growing to 2 s) until ``ready(obj)``; :class:`WaitTimeout` past ``timeout``.
-
-        Skipped in check mode (returns None). The timeout error carries the last
-        state seen in ``result['object']``.
-        """
-        if self.check_mode:
-            return None
-        ready = ready or is_ready
-        deadline = self.clock() + timeout
-        interval = 0.2
-        while True:
-            obj = self.get(api_version, kind, name, namespace)
-            if obj is not None and ready(obj):
-                return obj
-            left = deadline - self.clock()
-            if left <= 0:
-                raise WaitTimeout("Timed out after {0}s waiting for {1} to be {2}; last state: {3}".format(
-                    timeout, ref(kind=kind, name=name, namespace=namespace), what, summarize(obj)),
-                    result={"object": obj})
-            self.sleep(min(interval, left))
-            interval = min(interval * 1.5, 2.0)
-
-
-# -- readiness ------------------------------------------------------------------
-
-def condition(obj, ctype):
-    """The status ('True', 'False', 'Unknown') of condition ``ctype``, or None."""
-    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if cond.get("type") == ctype:
-            return cond.get("status")
-    return None
-
-
-def workload_ready(obj):
-    """Deployment / StatefulSet / DaemonSet rolled out: observed, updated and available."""
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    meta = obj.get("metadata") or {}
-    if status.get("observedGeneration", 0) < meta.get("generation", 0):
-        return False
-    if obj.get("kind") == "DaemonSet":
-        want = status.get("desiredNumberScheduled", 0)
-        return status.get("updatedNumberScheduled", 0) == want and status.get("numberAvailable", 0) == want
-    want = spec.get("replicas", 1)
-    return (status.get("updatedReplicas", 0) == want and status.get("readyReplicas", 0) == want
-            and status.get("replicas", 0) == want
-            and (obj.get("kind") == "StatefulSet" or status.get("availableReplicas", 0) == want))
-
-
-def is_ready(obj):
-    """Readiness by kind: workloads rolled out, CRDs Established, Pods Ready, else a Ready condition
-    when the object has one, else existence."""
-    kind = obj.get("kind")
-    if kind in ("Deployment", "StatefulSet", "DaemonSet"):
-        return workload_ready(obj)
-    if kind == "CustomResourceDefinition":
-        return condition(obj, "Established") == "True"
-    if kind == "Pod":
-        return condition(obj, "Ready") == "True"
-    found = condition(obj, "Ready")
-    return found is None or found == "True"
-
-
-def summarize(obj):
-    """A short account of an object's state for timeout messages."""
-    if obj is None:
-        return "not found"
-    status = obj.get("status") or {}
-    keys = ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "phase")
-    parts = ["{0}={1}".format(k, status[k]) for k in keys if k in status]
-    for cond in status.get("conditions") or []:
-        parts.append("{0}={1}".format(cond.get("type"), cond.get("status")))
-    return ", ".join(parts) or "no status"
-
-
-# -- module entry point -----------------------------------------------------------
-
-class MeshModule(AnsibleK8SModule):
-    """kubernetes.core's module wrapper: dependency checks and ``no_log`` for the auth options."""
-
-    def run_command(self, *args, **kwargs):
-        return self._module.run_command(*args, **kwargs)
-
-    def get_bin_path(self, *args, **kwargs):
-        return self._module.get_bin_path(*args, **kwargs)
-
-
-def run_module(spec, runner, **module_kwargs):
-    """Build the module, run ``runner(module, kube)`` and exit.
-
-    The one place where an error becomes ``fail_json``: the message says what was
-    being done and to which object, and the partial result goes with it.
-    """
-    module_kwargs.setdefault("supports_check_mode", True)
-    module = MeshModule(argument_spec=spec, **module_kwargs)
-    kube = Kube(module)
-    try:
-        result = runner(module, kube)
-    except MeshError as exc:
-        result = dict(exc.result)
-        result.setdefault("changed", False)
-        result["api_calls"] = dict(kube.calls)
-        module.fail_json(msg=exc.msg, **result)
-    result["api_calls"] = dict(kube.calls)
-    module.exit_json(**result)
-
-
-def diff_entries(changes):
-    """Ansible ``diff`` entries for ``(obj, action, before, after)`` changes."""
-    out = []
-    for obj, action, before, after in changes:
-        entry = object_diff(before, after, header="{0} ({1})".format(ref(obj), action))
-        if entry:
-            out.append(entry)
-    return out

@@ -29,9 +29,6 @@ options:
     description:
       - C(present) installs or updates; C(absent) removes the installation of O(revision).
       - C(absent) keeps the CustomResourceDefinitions unless O(purge=true).
-    type: str
-    choices: [present, absent]
-    default: present
   method:
     description: How to render the installation.
     type: str
@@ -133,10 +130,11 @@ options:
     default: true
   wait_timeout:
     description: Seconds to wait for CRDs and workloads.
-    type: int
-    default: 300
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - meshops.istio.common
+  - meshops.istio.common.state
+  - meshops.istio.common.wait
 attributes:
   check_mode:
     support: full
@@ -145,8 +143,6 @@ attributes:
     support: full
     description: Shows each object to create or update (before and after) and each object to prune.
 requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
   - PyYAML >= 3.11
   - istioctl (method istioctl) or helm (method helm)
 notes:
@@ -232,14 +228,15 @@ api_calls:
   sample: {"discovery": 20, "list": 22, "apply_dry_run": 28}
 """
 
+from ansible_collections.meshops.istio.plugins.module_utils.constants import INSTALL_METHODS, STATES
 from ansible_collections.meshops.istio.plugins.module_utils.install import run
-from ansible_collections.meshops.istio.plugins.module_utils.kube import argument_spec, run_module
+from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, run_module
 
 
-def main():
-    spec = argument_spec(
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        method=dict(type="str", choices=["istioctl", "helm"], default="istioctl"),
+def argspec():
+    return argument_spec(
+        state=dict(type="str", choices=list(STATES), default="present"),
+        method=dict(type="str", choices=list(INSTALL_METHODS), default="istioctl"),
         version=dict(type="str"),
         allow_downgrade=dict(type="bool", default=False),
         profile=dict(type="str", default="default"),
@@ -264,7 +261,10 @@ def main():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=300),
     )
-    run_module(spec, run, mutually_exclusive=[("chart_dir", "chart_repo")],
+
+
+def main():
+    run_module(argspec(), run, mutually_exclusive=[("chart_dir", "chart_repo")],
                required_together=[("chart_repo", "chart_version")])
 
 

@@ -80,10 +80,10 @@ options:
     description:
       - Seconds each restarted workload has to roll out, and then the final verification has for every pod
         in scope to be Ready with the sidecar.
-    type: int
-    default: 300
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - meshops.istio.common
+  - meshops.istio.common.wait
 attributes:
   check_mode:
     support: full
@@ -93,9 +93,6 @@ attributes:
     support: full
     description: Shows each namespace relabelled, each workload restarted (its pod template annotation) and
       each policy written, before and after.
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
 notes:
   - Needs list on pods, ReplicaSets, Deployments, StatefulSets, DaemonSets and namespaces, patch on
     namespaces, server-side apply on the workloads and on PeerAuthentications and AuthorizationPolicies, and
@@ -201,23 +198,29 @@ api_calls:
   sample: {"discovery": 9, "list": 12, "patch_dry_run": 1, "patch": 1}
 """
 
-from ansible_collections.meshops.istio.plugins.module_utils.kube import argument_spec, run_module
+from ansible_collections.meshops.istio.plugins.module_utils.constants import ONBOARD_MTLS_MODES
+from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, run_module
 from ansible_collections.meshops.istio.plugins.module_utils.onboard import run
 
+MUTUALLY_EXCLUSIVE = [("namespaces", "namespace_selector")]
+REQUIRED_ONE_OF = [("namespaces", "namespace_selector")]
 
-def main():
-    spec = argument_spec(
+
+def argspec():
+    return argument_spec(
         namespaces=dict(type="list", elements="str"),
         namespace_selector=dict(type="str"),
         revision=dict(type="str"),
-        mtls_mode=dict(type="str", choices=["PERMISSIVE", "STRICT"]),
+        mtls_mode=dict(type="str", choices=list(ONBOARD_MTLS_MODES)),
         default_deny=dict(type="bool", default=False),
         force=dict(type="bool", default=False),
         max_concurrent_restarts=dict(type="int", default=5),
         wait_timeout=dict(type="int", default=300),
     )
-    run_module(spec, run, mutually_exclusive=[("namespaces", "namespace_selector")],
-               required_one_of=[("namespaces", "namespace_selector")])
+
+
+def main():
+    run_module(argspec(), run, mutually_exclusive=MUTUALLY_EXCLUSIVE, required_one_of=REQUIRED_ONE_OF)
 
 
 if __name__ == "__main__":

@@ -30,9 +30,6 @@ description:
 options:
   state:
     description: Whether the objects should exist. With C(absent) only the names and namespaces are used.
-    type: str
-    choices: [present, absent]
-    default: present
   peer_authentications:
     description: PeerAuthentications (mTLS modes). One named C(default) in O(root_namespace) without selector is
       mesh-wide; one without selector elsewhere is namespace-wide.
@@ -49,8 +46,9 @@ options:
         type: str
         required: true
       mode:
-        description: mTLS mode, one of C(UNSET), C(DISABLE), C(PERMISSIVE), C(STRICT) (upper case).
+        description: mTLS mode.
         type: str
+        choices: [UNSET, DISABLE, PERMISSIVE, STRICT]
       selector:
         description: Pod labels (C(matchLabels)) of the workloads it applies to.
         type: dict
@@ -78,9 +76,9 @@ options:
         description: Pod labels (C(matchLabels)); without it the policy applies to the whole namespace.
         type: dict
       action:
-        description: One of C(ALLOW), C(DENY), C(AUDIT), C(CUSTOM) (upper case). C(DENY), C(AUDIT) and C(CUSTOM)
-          need rules.
+        description: What the policy does with the requests it matches. C(DENY), C(AUDIT) and C(CUSTOM) need rules.
         type: str
+        choices: [ALLOW, DENY, AUDIT, CUSTOM]
         default: ALLOW
       provider:
         description: Extension provider name, for C(CUSTOM) only.
@@ -98,6 +96,8 @@ options:
             OPTIONS, TRACE, PATCH), C(paths), C(not_paths) (starting with C(/), or C(*)), C(ports), C(not_ports),
             C(hosts), C(not_hosts).
           - A condition holds C(key) and C(values) and/or C(not_values).
+          - Any other key in a rule, a source, an operation or a condition is refused, naming the key, its path and
+            the allowed keys (a typo such as C(form) for C(from) would otherwise widen the policy).
         type: list
         elements: dict
   request_authentications:
@@ -119,8 +119,10 @@ options:
         description: Pod labels (C(matchLabels)).
         type: dict
       jwt_rules:
-        description: JWT rules, each with C(issuer) (required), C(jwks_uri) or C(jwks) (an inline JSON Web Key Set),
-          C(audiences) and C(forward_original_token). Required with O(state=present).
+        description:
+          - JWT rules, each with C(issuer) (required), C(jwks_uri) (C(https://), see O(allow_insecure_jwks_uri)) or
+            C(jwks) (an inline JSON Web Key Set), C(audiences) and C(forward_original_token); any other key is
+            refused. Required with O(state=present).
         type: list
         elements: dict
       require_jwt:
@@ -149,16 +151,18 @@ options:
         elements: str
       ports:
         description: Ports, each with C(number), C(protocol) (HTTP, HTTPS, GRPC, HTTP2, MONGO, TCP, TLS) and an
-          optional C(name). Required with O(state=present).
+          optional C(name) (no other key). Required with O(state=present).
         type: list
         elements: dict
       location:
-        description: C(MESH_EXTERNAL) or C(MESH_INTERNAL).
+        description: Whether the host is outside the mesh or part of it.
         type: str
+        choices: [MESH_EXTERNAL, MESH_INTERNAL]
         default: MESH_EXTERNAL
       resolution:
-        description: C(DNS), C(DNS_ROUND_ROBIN), C(STATIC) or C(NONE).
+        description: How the proxies resolve the host's addresses.
         type: str
+        choices: [NONE, STATIC, DNS, DNS_ROUND_ROBIN]
         default: DNS
       export_to:
         description: Namespaces the entry is visible in (C(.) for its own, C(*) for all).
@@ -176,6 +180,13 @@ options:
     description: Apply STRICT mTLS even though pods in scope run without the sidecar.
     type: bool
     default: false
+  allow_insecure_jwks_uri:
+    description:
+      - Accept C(http://) as the C(jwks_uri) of O(request_authentications[].jwt_rules). The keys that authenticate
+        every request would then come over a connection anyone on the path can change; without this option
+        only C(https://) is accepted.
+    type: bool
+    default: false
   validate_only:
     description: Only validate the options and build the objects (returned in RV(definitions)); the API server is
       not contacted.
@@ -183,16 +194,8 @@ options:
     default: false
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
-attributes:
-  check_mode:
-    support: full
-    description: Every object is dry-run on the server; nothing is written or deleted.
-  diff_mode:
-    support: full
-    description: Shows each object created, updated or deleted, before and after.
-requirements:
-  - python >= 3.9
-  - kubernetes >= 24.2.0
+  - meshops.istio.common
+  - meshops.istio.common.state
 notes:
   - Needs get, list and server-side apply (or delete) on the kinds written, and, for the STRICT check, list on
     namespaces, pods, ReplicaSets, Deployments, StatefulSets and DaemonSets.
@@ -273,40 +276,43 @@ api_calls:
   sample: {"discovery": 2, "get": 2, "apply_dry_run": 2, "apply": 1}
 """
 
-from ansible_collections.meshops.istio.plugins.module_utils.kube import argument_spec, run_module
+from ansible_collections.meshops.istio.plugins.module_utils.constants import (
+    ACTIONS, MTLS_MODES, ROOT_NAMESPACE, SE_LOCATIONS, SE_RESOLUTIONS, STATES,
+)
+from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, run_module
 from ansible_collections.meshops.istio.plugins.module_utils.policy import run
 
 
 def _named(**options):
-    spec = dict(name=dict(type="str", required=True), namespace=dict(type="str", required=True),
-                selector=dict(type="dict"))
+    spec = dict(name=dict(type="str", required=True), namespace=dict(type="str", required=True))
     spec.update(options)
-    return spec
+    return dict(type="list", elements="dict", default=[], options=spec)
+
+
+def argspec():
+    return argument_spec(
+        state=dict(type="str", choices=list(STATES), default="present"),
+        peer_authentications=_named(mode=dict(type="str", choices=list(MTLS_MODES)), selector=dict(type="dict"),
+                                    port_level_mtls=dict(type="dict")),
+        authorization_policies=_named(action=dict(type="str", choices=list(ACTIONS), default="ALLOW"),
+                                      selector=dict(type="dict"), provider=dict(type="str"),
+                                      rules=dict(type="list", elements="dict")),
+        request_authentications=_named(selector=dict(type="dict"), jwt_rules=dict(type="list", elements="dict"),
+                                       require_jwt=dict(type="bool", default=True)),
+        service_entries=_named(hosts=dict(type="list", elements="str"), ports=dict(type="list", elements="dict"),
+                               location=dict(type="str", choices=list(SE_LOCATIONS), default="MESH_EXTERNAL"),
+                               resolution=dict(type="str", choices=list(SE_RESOLUTIONS), default="DNS"),
+                               export_to=dict(type="list", elements="str")),
+        root_namespace=dict(type="str", default=ROOT_NAMESPACE),
+        strict_gate=dict(type="bool", default=True),
+        force=dict(type="bool", default=False),
+        allow_insecure_jwks_uri=dict(type="bool", default=False),
+        validate_only=dict(type="bool", default=False),
+    )
 
 
 def main():
-    spec = argument_spec(
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        peer_authentications=dict(type="list", elements="dict", default=[], options=_named(
-            mode=dict(type="str"), port_level_mtls=dict(type="dict"))),
-        authorization_policies=dict(type="list", elements="dict", default=[], options=_named(
-            action=dict(type="str", default="ALLOW"), provider=dict(type="str"),
-            rules=dict(type="list", elements="dict"))),
-        request_authentications=dict(type="list", elements="dict", default=[], options=_named(
-            jwt_rules=dict(type="list", elements="dict"),
-            require_jwt=dict(type="bool", default=True))),
-        service_entries=dict(type="list", elements="dict", default=[], options=dict(
-            name=dict(type="str", required=True), namespace=dict(type="str", required=True),
-            hosts=dict(type="list", elements="str"),
-            ports=dict(type="list", elements="dict"),
-            location=dict(type="str", default="MESH_EXTERNAL"), resolution=dict(type="str", default="DNS"),
-            export_to=dict(type="list", elements="str"))),
-        root_namespace=dict(type="str", default="istio-system"),
-        strict_gate=dict(type="bool", default=True),
-        force=dict(type="bool", default=False),
-        validate_only=dict(type="bool", default=False),
-    )
-    run_module(spec, run)
+    run_module(argspec(), run)
 
 
 if __name__ == "__main__":

@@ -166,14 +166,26 @@ def test_a_value_of_the_wrong_type_is_a_clear_error(lab, ansible, playbook, pass
     assert lab.kubectl("get", "namespace", ns, check=False).returncode != 0
 
 
-def test_a_revision_label_replaces_istio_injection(lab, ansible, namespace, playbook, password):
-    # No istiod of revision "canary" runs in the lab: nothing is injected, so the sidecar check is off.
+@pytest.fixture
+def idle_revision(lab):
+    """A revision with an injector webhook configuration but no webhook (and no istiod): mesh_onboard accepts
+    the label, nothing is injected. Its own name, so no other test's revision is touched; removed afterwards."""
+    name = "idle-{0}".format(uuid.uuid4().hex[:6])
+    lab.apply(json.dumps({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+                          "metadata": {"name": "meshops-test-injector-" + name, "labels": {"istio.io/rev": name}},
+                          "webhooks": []}))
+    yield name
+    lab.kubectl("delete", "mutatingwebhookconfiguration", "meshops-test-injector-" + name, "--ignore-not-found")
+
+
+def test_a_revision_label_replaces_istio_injection(lab, ansible, namespace, playbook, password, idle_revision):
+    # No istiod of that revision runs in the lab: nothing is injected, so the sidecar check is off.
     ns = namespace("app-rev", labels={"istio-injection": "enabled"})
     rc, stats, out = ansible.playbook(playbook, deploy_vars(
-        lab, ns, password, app_deploy_istio_revision="canary", app_deploy_verify_sidecar=False))
+        lab, ns, password, app_deploy_istio_revision=idle_revision, app_deploy_verify_sidecar=False))
     assert rc == 0, ansible.failure(out)
     labels = lab.kubectl_json("get", "namespace", ns)["metadata"]["labels"]
-    assert labels.get("istio.io/rev") == "canary" and "istio-injection" not in labels
+    assert labels.get("istio.io/rev") == idle_revision and "istio-injection" not in labels
     assert all("istio-proxy" not in container_names(p) for p in pods(lab, ns))
 
 

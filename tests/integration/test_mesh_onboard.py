@@ -185,13 +185,13 @@ def test_bad_input_fails_before_any_write(lab, ansible, namespace, case):
         expect = ["namespace_selector 'team in (' is not a valid label selector"]
     elif case == "system_namespace":
         args["namespaces"] = [ns, "kube-system"]
-        expect = ["namespaces: kube-system is a system namespace"]
+        expect = ["namespaces[1]: kube-system is a system namespace"]
     elif case == "max_concurrent_restarts":
         args["max_concurrent_restarts"] = 0
-        expect = ["max_concurrent_restarts must be a whole number of 1 or more, not 0"]
+        expect = ["max_concurrent_restarts: must be a whole number of 1 or more, not 0"]
     else:
         args["wait_timeout"] = 0
-        expect = ["wait_timeout must be a whole number of 1 or more, not 0"]
+        expect = ["wait_timeout: must be a whole number of 1 or more, not 0"]
     state = snapshot(lab, ns)
     system = lab.kubectl_json("get", "namespace", "kube-system")["metadata"]["resourceVersion"]
     result = ansible.module(MODULE, args)

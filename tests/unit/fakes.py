@@ -168,3 +168,11 @@ class Clock:
 def cm(name="app", namespace="demo", data=None):
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": name, "namespace": namespace}, "data": data or {"a": "1"}}
+
+
+def arg_errors(spec, params, **constraints):
+    """What Ansible's argument spec validation (types, choices, exclusivity) says about ``params``, as the
+    module would before its runner starts: the list of error messages. Options set to None count as not given."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    given = dict((k, v) for k, v in params.items() if v is not None)
+    return [str(e) for e in ArgumentSpecValidator(spec, **constraints).validate(given).errors]

@@ -9,7 +9,7 @@ import copy
 
 import pytest
 
-from ansible_collections.meshops.istio.plugins.module_utils import install, istio
+from ansible_collections.meshops.istio.plugins.module_utils import install, render
 from ansible_collections.meshops.istio.plugins.module_utils.errors import InputError
 from ansible_collections.meshops.istio.plugins.module_utils.kube import Kube
 from ansible_collections.meshops.istio.tests.unit.fakes import FakeClient, FakeModule
@@ -56,7 +56,7 @@ def params(**kw):
 @pytest.fixture
 def world(monkeypatch):
     state = {"renderer": FakeRenderer()}
-    monkeypatch.setattr(istio, "renderer_for", lambda module, p: state["renderer"])
+    monkeypatch.setattr(render, "renderer_for", lambda module, p: state["renderer"])
     client = FakeClient()
     return state, client
 

@@ -9,7 +9,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.meshops.istio.plugins.module_utils import kube, retry
+from ansible_collections.meshops.istio.plugins.module_utils import kube, module, retry, waiter
 from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, WaitTimeout
 from ansible_collections.meshops.istio.tests.unit.fakes import Clock, FakeClient, FakeModule, api_error, cm
 
@@ -59,7 +59,7 @@ def test_check_mode_sends_dry_run_all_and_never_a_plain_write():
 
 def test_check_mode_skips_waits():
     k, client, slept = make(check_mode=True)
-    assert k.wait("apps/v1", "Deployment", "x", "demo", timeout=5) is None
+    assert waiter.wait(k, "apps/v1", "Deployment", "x", "demo", timeout=5) is None
     assert client.calls == []
 
 
@@ -180,7 +180,7 @@ def test_wait_returns_when_ready():
     clock = Clock()
     client = FakeClient([deployment(2)])
     k = kube.Kube(FakeModule(), client=client, sleep=clock.sleep, clock=clock)
-    assert k.wait("apps/v1", "Deployment", "web", "shop", timeout=10)["metadata"]["name"] == "web"
+    assert waiter.wait(k, "apps/v1", "Deployment", "web", "shop", timeout=10)["metadata"]["name"] == "web"
 
 
 def test_wait_timeout_reports_the_state_reached():
@@ -188,7 +188,7 @@ def test_wait_timeout_reports_the_state_reached():
     client = FakeClient([deployment(1)])
     k = kube.Kube(FakeModule(), client=client, sleep=clock.sleep, clock=clock)
     with pytest.raises(WaitTimeout) as info:
-        k.wait("apps/v1", "Deployment", "web", "shop", timeout=10)
+        waiter.wait(k, "apps/v1", "Deployment", "web", "shop", timeout=10)
     assert "Deployment shop/web" in info.value.msg
     assert "readyReplicas=1" in info.value.msg
     assert info.value.result["object"]["status"]["readyReplicas"] == 1
@@ -203,11 +203,11 @@ def test_wait_timeout_reports_the_state_reached():
     ({"kind": "ConfigMap"}, True),
 ])
 def test_is_ready(obj, ready):
-    assert kube.is_ready(obj) is ready
+    assert waiter.is_ready(obj) is ready
 
 
 def test_argument_spec_is_kubernetes_core_auth_plus_own():
-    spec = kube.argument_spec(name=dict(type="str"))
+    spec = module.argument_spec(name=dict(type="str"))
     for option in ("kubeconfig", "context", "host", "api_key", "validate_certs", "ca_cert",
                    "client_cert", "client_key", "proxy", "name"):
         assert option in spec
@@ -220,7 +220,7 @@ def test_run_module_has_one_failure_path_with_partial_result(monkeypatch, capsys
 
     with patch_module_args({}):
         with pytest.raises(SystemExit):
-            kube.run_module(kube.argument_spec(), runner)
+            module.run_module(module.argument_spec(), runner)
     out = json.loads(capsys.readouterr().out)
     assert out["failed"] is True
     assert out["msg"] == "Timed out waiting for Deployment shop/web"
@@ -231,7 +231,7 @@ def test_run_module_has_one_failure_path_with_partial_result(monkeypatch, capsys
 def test_run_module_exits_with_runner_result(capsys):
     with patch_module_args({"api_key": "s3cret-token"}):
         with pytest.raises(SystemExit):
-            kube.run_module(kube.argument_spec(), lambda module, k: {"changed": True, "token": "s3cret-token"})
+            module.run_module(module.argument_spec(), lambda module, k: {"changed": True, "token": "s3cret-token"})
     out = capsys.readouterr().out
     assert "s3cret-token" not in out
     assert json.loads(out)["changed"] is True

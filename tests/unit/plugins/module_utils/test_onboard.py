@@ -13,10 +13,11 @@ from collections import Counter
 
 import pytest
 
-from ansible_collections.meshops.istio.plugins.module_utils import onboard
+from ansible_collections.meshops.istio.plugins.module_utils import onboard, workloads
 from ansible_collections.meshops.istio.plugins.module_utils.errors import InputError, MeshError
 from ansible_collections.meshops.istio.plugins.module_utils.kube import Kube
-from ansible_collections.meshops.istio.tests.unit.fakes import Clock, FakeClient, FakeModule, api_error
+from ansible_collections.meshops.istio.plugins.modules import mesh_onboard
+from ansible_collections.meshops.istio.tests.unit.fakes import Clock, FakeClient, FakeModule, api_error, arg_errors
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
 
@@ -181,7 +182,7 @@ class FakeCluster(FakeClient):
         labels = self.store[("v1", "Namespace", None, ns)]["metadata"].get("labels") or {}
         template_meta = obj["spec"]["template"]["metadata"]
         revision = labels.get("istio.io/rev", "default")
-        opted_out = onboard.opt_out(template_meta)
+        opted_out = workloads.opt_out(template_meta)
         sidecar = self.inject and not opted_out and (labels.get("istio-injection") == "enabled" or (
             "istio.io/rev" in labels and "istio-injection" not in labels))
         pod_owner = (kind, name)
@@ -378,16 +379,25 @@ def test_a_revision_tag_resolves_to_its_revision():
 
 
 @pytest.mark.parametrize("kw, expect", [
-    (dict(mtls_mode="strict"), ["mtls_mode 'strict' is not valid", "PERMISSIVE, STRICT"]),
+    (dict(mtls_mode="strict"), "value of mtls_mode must be one of: PERMISSIVE, STRICT, got: strict"),
+    (dict(namespace_selector="team=shop"), "parameters are mutually exclusive: namespaces|namespace_selector"),
+    (dict(namespaces=None), "one of the following is required: namespaces, namespace_selector"),
+])
+def test_choices_and_exclusivity_are_the_argument_specs(kw, expect):
+    errors = arg_errors(mesh_onboard.argspec(), params(**kw), mutually_exclusive=mesh_onboard.MUTUALLY_EXCLUSIVE,
+                        required_one_of=mesh_onboard.REQUIRED_ONE_OF)
+    assert any(expect in e for e in errors), errors
+
+
+@pytest.mark.parametrize("kw, expect", [
     (dict(revision="1.30.4"), ["revision '1.30.4' is not valid", "no dots"]),
     (dict(revision="Canary"), ["revision 'Canary' is not valid"]),
     (dict(namespaces=[]), ["namespaces (a non-empty list of names) or namespace_selector"]),
     (dict(namespaces=None, namespace_selector=" "), ["namespaces (a non-empty list", "namespace_selector"]),
-    (dict(namespaces=["Shop"]), ["namespaces: 'Shop' is not a namespace name"]),
-    (dict(namespaces=["kube-system"]), ["namespaces: kube-system is a system namespace"]),
-    (dict(namespace_selector="team=shop"), ["mutually exclusive"]),
-    (dict(max_concurrent_restarts=0), ["max_concurrent_restarts must be a whole number of 1 or more, not 0"]),
-    (dict(wait_timeout=-1), ["wait_timeout must be"]),
+    (dict(namespaces=["Shop"]), ["namespaces[0]: 'Shop' is not a valid namespace name"]),
+    (dict(namespaces=["kube-system"]), ["namespaces[0]: kube-system is a system namespace"]),
+    (dict(max_concurrent_restarts=0), ["max_concurrent_restarts: must be a whole number of 1 or more, not 0"]),
+    (dict(wait_timeout=-1), ["wait_timeout: must be"]),
 ])
 def test_invalid_input_is_refused_before_any_call(kw, expect):
     client = FakeCluster(shop())

@@ -14,7 +14,8 @@ import pytest
 from ansible_collections.meshops.istio.plugins.module_utils import policy, retry
 from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, InputError
 from ansible_collections.meshops.istio.plugins.module_utils.kube import Kube
-from ansible_collections.meshops.istio.tests.unit.fakes import FakeClient, FakeModule, api_error
+from ansible_collections.meshops.istio.plugins.modules import mesh_policy
+from ansible_collections.meshops.istio.tests.unit.fakes import FakeClient, FakeModule, api_error, arg_errors
 
 
 @pytest.fixture(autouse=True)
@@ -61,14 +62,14 @@ def peer(ns="shop", mode="STRICT", **kw):
 
 def problems(**kw):
     with pytest.raises(InputError) as info:
-        policy.validate(params(**kw))
+        policy.validate_params(params(**kw))
     return info.value.msg
 
 
 # -- validation ------------------------------------------------------------------------------
 
 def test_valid_options_pass():
-    policy.validate(params(peer_authentications=[peer(), peer("istio-system", "PERMISSIVE")],
+    policy.validate_params(params(peer_authentications=[peer(), peer("istio-system", "PERMISSIVE")],
                            authorization_policies=[allow(), dict(allow(), name="deny-all", rules=None, selector=None)],
                            request_authentications=[jwt()], service_entries=[entry()]))
 
@@ -77,7 +78,7 @@ def test_valid_options_pass():
                                        "cluster.local/ns/shop/*", "*/ns/shop/sa/web", "*", "example.org/ns/a/sa/b"])
 def test_principal_forms_istio_allows(principal):
     rules = [{"from": [{"principals": [principal]}]}]
-    policy.validate(params(authorization_policies=[allow(rules=rules)]))
+    policy.validate_params(params(authorization_policies=[allow(rules=rules)]))
 
 
 @pytest.mark.parametrize("principal", ["web", "cluster.local/ns/shop/web", "cluster.local/ns/*/sa/web",
@@ -100,11 +101,18 @@ def test_unknown_method_lists_the_allowed_set():
     assert "GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH" in msg
 
 
-@pytest.mark.parametrize("mode,hint", [("strict", " (upper case)"), ("MUTUAL", "")])
-def test_unknown_mode_is_refused(mode, hint):
-    msg = problems(peer_authentications=[peer(mode=mode)])
-    assert "peer_authentications[0].mode: {0!r} is not one of UNSET, DISABLE, PERMISSIVE, STRICT{1}".format(
-        mode, hint) in msg
+@pytest.mark.parametrize("field, item, allowed", [
+    ("peer_authentications", peer(mode="strict"), "value of mode must be one of: UNSET, DISABLE, PERMISSIVE, STRICT, "
+                                                  "got: strict found in peer_authentications"),
+    ("peer_authentications", peer(mode="MUTUAL"), "value of mode must be one of: UNSET, DISABLE, PERMISSIVE, STRICT"),
+    ("authorization_policies", allow(action="allow"), "value of action must be one of: ALLOW, DENY, AUDIT, CUSTOM"),
+    ("service_entries", entry(location="OUTSIDE"), "value of location must be one of: MESH_EXTERNAL, MESH_INTERNAL"),
+    ("service_entries", entry(resolution="dns"), "value of resolution must be one of: NONE, STATIC, DNS, "
+                                                 "DNS_ROUND_ROBIN"),
+])
+def test_choices_are_the_argument_specs(field, item, allowed):
+    errors = arg_errors(mesh_policy.argspec(), params(**{field: [item]}))
+    assert any(allowed in e for e in errors), errors
 
 
 def test_port_level_modes_and_ports_are_checked_and_need_a_selector():
@@ -127,10 +135,9 @@ def test_empty_source_and_operation_are_refused():
 
 
 def test_actions_and_their_needs():
-    msg = problems(authorization_policies=[allow(action="allow"), allow(name="d", action="DENY", rules=None),
+    msg = problems(authorization_policies=[allow(), allow(name="d", action="DENY", rules=None),
                                            allow(name="c", action="CUSTOM"),
                                            allow(name="p", provider="ext-authz")])
-    assert "authorization_policies[0].action: 'allow' is not one of ALLOW, DENY, AUDIT, CUSTOM (upper case)" in msg
     assert "authorization_policies[1].rules: a DENY policy without rules matches nothing" in msg
     assert "authorization_policies[2].provider: a CUSTOM policy needs provider" in msg
     assert "authorization_policies[3].provider: is only for action CUSTOM" in msg
@@ -146,7 +153,7 @@ def test_paths_ports_conditions():
 
 
 def test_every_problem_is_reported_at_once():
-    msg = problems(peer_authentications=[peer(mode="strict")],
+    msg = problems(peer_authentications=[peer(mode=None)],
                    authorization_policies=[allow(namespace="Shop", rules=[{}])])
     assert msg.startswith("3 invalid value(s)")
     assert "authorization_policies[0].namespace: 'Shop' is not a valid namespace name" in msg
@@ -163,13 +170,11 @@ def test_request_authentication_checks():
 
 
 def test_service_entry_checks():
-    msg = problems(service_entries=[entry(hosts=["*.example.com", "bad host"], ports=[{"number": 0, "protocol": "tls"}],
-                                          location="OUTSIDE")])
+    msg = problems(service_entries=[entry(hosts=["*.example.com", "bad host"], ports=[{"number": 0, "protocol": "tls"}])])
     assert "service_entries[0].hosts[1]: 'bad host' is not a DNS name" in msg
     assert "service_entries[0].resolution: DNS cannot resolve wildcard hosts" in msg
     assert "service_entries[0].ports[0].number: 0 is not a port number" in msg
     assert "service_entries[0].ports[0].protocol: 'tls' is not one of HTTP" in msg
-    assert "service_entries[0].location: 'OUTSIDE' is not one of MESH_EXTERNAL, MESH_INTERNAL" in msg
 
 
 def test_duplicates_and_nothing_given():
@@ -178,7 +183,7 @@ def test_duplicates_and_nothing_given():
 
 
 def test_absent_checks_names_only():
-    policy.validate(params(state="absent", peer_authentications=[peer(mode="bogus")]))
+    policy.validate_params(params(state="absent", peer_authentications=[peer(mode="bogus")]))
     assert "'Bad' is not a valid name" in problems(state="absent", service_entries=[entry(name="Bad")])
 
 
@@ -372,3 +377,89 @@ def test_strict_gate_off_skips_the_check():
     result, client = run(params(peer_authentications=[peer("legacy")], strict_gate=False), MESH)
     assert result["changed"] is True
     assert not [kw for m, kw in client.calls if m == "discovery" and kw.get("kind") == "Pod"], "no pod was read"
+
+
+def applied_modes(client):
+    """(name, mTLS mode) of every real PeerAuthentication write, in order."""
+    real = client.server_side_apply
+    seen = []
+
+    def apply(res, body=None, **kwargs):
+        if kwargs.get("dry_run") != "All" and res.kind == "PeerAuthentication":
+            seen.append((body["metadata"]["name"], body["spec"]["mtls"]["mode"]))
+        return real(res, body=body, **kwargs)
+
+    client.server_side_apply = apply
+    return seen
+
+
+def test_mesh_wide_strict_is_staged_through_permissive_after_every_check():
+    client = FakeClient(MESH)
+    seen = applied_modes(client)
+    result, dummy = run(params(peer_authentications=[peer("istio-system")], authorization_policies=[allow()],
+                               force=True), client=client)
+    assert seen == [("default", "PERMISSIVE"), ("default", "STRICT")]
+    assert [(o["kind"], o["action"]) for o in result["objects"]] == [
+        ("PeerAuthentication", "created"), ("AuthorizationPolicy", "created")]
+    del seen[:]
+    again, dummy = run(params(peer_authentications=[peer("istio-system")], force=True), client=client)
+    assert again["changed"] is False and seen == []
+
+
+def test_strict_over_permissive_and_namespace_strict_are_not_staged():
+    client = FakeClient(MESH + [ns_obj("open")])
+    seen = applied_modes(client)
+    run(params(peer_authentications=[peer("istio-system", "PERMISSIVE")]), client=client)
+    run(params(peer_authentications=[peer("istio-system"), peer("open")], force=True), client=client)
+    assert seen == [("default", "PERMISSIVE"), ("default", "STRICT"), ("default", "STRICT")]
+
+
+def test_a_refused_batch_writes_no_stage_either():
+    client = FakeClient(MESH)
+    seen = applied_modes(client)
+    with pytest.raises(InputError):
+        run(params(peer_authentications=[peer("istio-system")]), client=client)
+    assert seen == [] and plain_writes(client) == []
+
+
+# -- nested mappings and the JWKS URI (issue 11) ----------------------------------------------------
+
+@pytest.mark.parametrize("field, item, expected", [
+    ("authorization_policies", allow(rules=[{"form": [{"principals": ["cluster.local/ns/shop/sa/web"]}],
+                                             "to": [{"methods": ["GET"]}]}]),
+     "authorization_policies[0].rules[0].form: unknown key 'form': the allowed keys are from, to, when"),
+    ("authorization_policies", allow(rules=[{"to": [{"method": ["GET"], "paths": ["/admin"]}]}]),
+     "authorization_policies[0].rules[0].to[0].method: unknown key 'method': the allowed keys are methods, "
+     "not_methods, paths"),
+    ("authorization_policies", allow(rules=[{"from": [{"principal": ["x"], "namespaces": ["shop"]}]}]),
+     "authorization_policies[0].rules[0].from[0].principal: unknown key 'principal': the allowed keys are principals"),
+    ("authorization_policies", allow(rules=[{"when": [{"key": "request.headers[x]", "value": ["1"],
+                                                       "values": ["1"]}]}]),
+     "authorization_policies[0].rules[0].when[0].value: unknown key 'value': the allowed keys are key, values, "
+     "not_values"),
+    ("request_authentications", jwt(jwt_rules=[{"issuer": "https://i.example.com", "jwks_uri": "https://i.example.com/k",
+                                                "audience": ["shop"]}]),
+     "request_authentications[0].jwt_rules[0].audience: unknown key 'audience': the allowed keys are issuer, "
+     "jwks_uri, jwks, audiences, forward_original_token"),
+    ("request_authentications", jwt(jwt_rules=[{"issuer": "https://i.example.com", "jwksUri": "https://i.example.com/k"}]),
+     "request_authentications[0].jwt_rules[0].jwksUri: unknown key 'jwksUri'"),
+    ("service_entries", entry(ports=[{"number": 443, "protocol": "TLS", "targetPort": 8443}]),
+     "service_entries[0].ports[0].targetPort: unknown key 'targetPort': the allowed keys are number, protocol, name"),
+])
+def test_unknown_keys_in_nested_mappings_are_refused(field, item, expected):
+    assert expected in problems(**{field: [item]})
+
+
+def test_a_rule_that_is_no_mapping_lists_the_allowed_keys():
+    assert "rules[0]: must be a mapping with keys from from, to, when" in problems(
+        authorization_policies=[allow(rules=["from"])])
+
+
+def test_jwks_uri_must_be_https_unless_insecure_is_allowed():
+    insecure = jwt(jwt_rules=[{"issuer": "https://i.example.com", "jwks_uri": "http://i.example.com/jwks"}])
+    msg = problems(request_authentications=[insecure])
+    assert "request_authentications[0].jwt_rules[0].jwks_uri: 'http://i.example.com/jwks' is not https" in msg
+    assert "allow_insecure_jwks_uri: true" in msg
+    policy.validate_params(params(request_authentications=[insecure], allow_insecure_jwks_uri=True))
+    obj = policy.build(params(request_authentications=[insecure], allow_insecure_jwks_uri=True))[0]
+    assert obj["spec"]["jwtRules"][0]["jwksUri"] == "http://i.example.com/jwks"

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, meshops.istio contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Rendering and recognising Istio installations (istioctl or Helm charts)."""
+"""Rendering and recognising Istio installations: the istioctl and Helm renderers, Istio versions, and
+the fields istiod manages itself."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,6 +15,7 @@ import re
 import shutil
 import tempfile
 
+from ansible_collections.meshops.istio.plugins.module_utils.constants import CRD, ISTIO_NAMESPACE
 from ansible_collections.meshops.istio.plugins.module_utils.errors import CommandError, InputError
 
 try:
@@ -21,14 +23,10 @@ try:
 except ImportError:  # pragma: no cover - checked by the module wrapper
     yaml = None
 
-ISTIO_NAMESPACE = "istio-system"
-REVISION_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 SET_RE = re.compile(r"^[A-Za-z0-9_.\[\]\-]+=.*$", re.S)
 # Profiles Istio has shipped; the ones the installed istioctl really knows are probed from these.
 KNOWN_PROFILES = ("default", "demo", "minimal", "empty", "preview", "remote", "ambient", "stable",
                   "openshift", "openshift-ambient")
-COMPONENT_LABEL = "operator.istio.io/component"
-REVISION_LABEL = "istio.io/rev"
 
 # Kinds an Istio installation renders, where leftovers of an install are looked for (one
 # list per kind, by Istio's own labels). CRDs are handled apart: kept unless purged.
@@ -41,16 +39,6 @@ INSTALL_KINDS = (
     ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"), ("policy/v1", "PodDisruptionBudget"),
 )
-CRD = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
-
-
-def validate_revision(revision):
-    if revision in (None, "", "default"):
-        return
-    if len(revision) > 63 or not REVISION_RE.match(revision):
-        raise InputError("revision {0!r} is not valid: use lowercase letters, digits and dashes (no dots), "
-                         "starting and ending with a letter or digit, at most 63 characters "
-                         "(for example 1-30-4 or canary)".format(revision))
 
 
 def validate_sets(sets):

@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, meshops.istio contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """What every meshops.istio module shares: check and diff mode, requirements, the result contract
+    (``meshops.istio.common``); the ``state`` option (``meshops.istio.common.state``); the ``wait_timeout``
+    option (``meshops.istio.common.wait``); the attributes of a module that only reads
+    (``meshops.istio.common.read_only``, listed before ``meshops.istio.common``)."""
+
+    DOCUMENTATION = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+    description: Every write is a server-side dry run (C(dryRun=All)), so the API server and its admission webhooks
+      judge it; nothing is written and nothing is waited for.
+  diff_mode:
+    support: full
+    description: Shows each object created, updated or deleted, before and after (server-managed fields left out).
+requirements:
+  - python >= 3.9
+  - kubernetes >= 24.2.0
+notes:
+  - Every object is dry-run on the server before any is written, so nothing is written unless the API server
+    accepts all of them; transient API errors (HTTP 429, 5xx, connection resets) are retried with bounded,
+    jittered backoff.
+  - C(changed) is true when a write was sent (in check mode, would be); server-managed fields (resourceVersion,
+    generation, managedFields, timestamps, status) are ignored when comparing before and after, so a second run
+    with the same input writes nothing.
+  - Every module returns C(objects) (kind, apiVersion, namespace, name and action of each object it changed) and
+    C(api_calls) (the Kubernetes API requests made, by verb); an HTTP 403 says that the credentials lack an RBAC
+    permission and whether anything was written.
+"""
+
+    STATE = r"""
+options:
+  state:
+    description: Whether the objects should exist (C(present)) or be removed (C(absent)).
+    type: str
+    choices: [present, absent]
+    default: present
+"""
+
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Reads as in a normal run (it never writes); does not wait.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to show.
+"""
+
+    WAIT = r"""
+options:
+  wait_timeout:
+    description: Seconds to wait for what the module waits for (rollouts, CRDs, readiness).
+    type: int
+    default: 300
+"""

@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, meshops.istio contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Names every layer shares: API versions, kinds, Istio's labels and annotations, and the allowed values of
+options. One definition each; the modules' argument specs take their choices from here."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# -- API versions and kinds ---------------------------------------------------------------
+APPS = "apps/v1"
+SECURITY = "security.istio.io/v1"
+NETWORKING = "networking.istio.io/v1"
+CRD = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+WEBHOOKS = ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration")
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+
+# -- Istio's namespaces, labels and annotations ----------------------------------------------
+ISTIO_NAMESPACE = "istio-system"
+ROOT_NAMESPACE = ISTIO_NAMESPACE
+COMPONENT_LABEL = "operator.istio.io/component"
+REVISION_LABEL = "istio.io/rev"
+TAG_LABEL = "istio.io/tag"
+INJECTION_LABEL = "istio-injection"
+INJECT_KEY = "sidecar.istio.io/inject"
+STATUS_ANNOTATION = "sidecar.istio.io/status"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+SIDECAR = "istio-proxy"
+# Values of sidecar.istio.io/inject that ask for injection (Istio's own rule); any other non-empty
+# value opts out.
+INJECT_YES = ("y", "yes", "true", "on")
+# Never onboarded: the control planes' own namespaces.
+PROTECTED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", ISTIO_NAMESPACE)
+
+# -- object names ------------------------------------------------------------------------------
+PEER_AUTHENTICATION = "default"
+DENY_ALL = "deny-all"
+REQUIRE_JWT_SUFFIX = "-require-jwt"
+
+# -- allowed values (argument specs, role argument_specs and validators use these) ------------
+STATES = ("present", "absent")
+MTLS_MODES = ("UNSET", "DISABLE", "PERMISSIVE", "STRICT")
+# mesh_onboard sets a namespace's mode only to one of these.
+ONBOARD_MTLS_MODES = ("PERMISSIVE", "STRICT")
+ACTIONS = ("ALLOW", "DENY", "AUDIT", "CUSTOM")
+METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+SE_LOCATIONS = ("MESH_EXTERNAL", "MESH_INTERNAL")
+SE_RESOLUTIONS = ("NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN")
+SE_PROTOCOLS = ("HTTP", "HTTPS", "GRPC", "HTTP2", "MONGO", "TCP", "TLS")
+INSTALL_METHODS = ("istioctl", "helm")

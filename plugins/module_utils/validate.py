@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, meshops.istio contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validation of module input, one rule for all modules.
+
+The argument spec owns types, choices and exclusivity (Ansible refuses those before a runner starts). What
+it cannot say is checked here: values inside free-form mappings and lists, ranges, and rules between
+fields. :class:`Problems` collects every problem with its field path
+(``authorization_policies[1].rules[0].from[0].principals[2]``) so all of them are reported at once,
+before any API call; :func:`check_keys` refuses unknown keys in a mapping, naming the allowed ones.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.meshops.istio.plugins.module_utils.errors import InputError
+
+# The one DNS label (RFC 1123): namespace names, revisions, port names.
+DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+DNS_LABEL_RE = re.compile(r"^{0}$".format(DNS_LABEL))
+# A DNS subdomain: object names.
+NAME_RE = re.compile(r"^{0}(\.{0})*$".format(DNS_LABEL))
+TRUST_DOMAIN = r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?"
+# Istio matches principals exactly, or with one `*` as a prefix or suffix wildcard.
+PRINCIPAL_RES = (
+    re.compile(r"^\*$"),
+    re.compile(r"^{0}/ns/{1}/sa/({1}|\*)$".format(TRUST_DOMAIN, DNS_LABEL)),
+    re.compile(r"^{0}/ns/{1}/\*$".format(TRUST_DOMAIN, DNS_LABEL)),
+    re.compile(r"^\*/ns/{0}/sa/{0}$".format(DNS_LABEL)),
+)
+PRINCIPAL_FORMS = ("<trust-domain>/ns/<namespace>/sa/<service-account> (for example "
+                   "cluster.local/ns/shop/sa/web), cluster.local/ns/<namespace>/sa/*, "
+                   "cluster.local/ns/<namespace>/*, */ns/<namespace>/sa/<service-account>, or *")
+HOST_RE = re.compile(r"^(\*\.)?([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$")
+LABEL_KEY_RE = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+# Istio / protobuf durations: 1.5s, 300ms, 1h2m, ...
+DURATION_RE = re.compile(r"^(\d+(\.\d+)?(h|m|s|ms|us|µs|ns))+$")
+
+
+class Problems:
+    """Collects every validation problem; :meth:`raise_any` raises them as one InputError."""
+
+    def __init__(self):
+        self.items = []
+
+    def add(self, path, msg):
+        self.items.append("{0}: {1}".format(path, msg))
+
+    def raise_any(self):
+        if self.items:
+            raise InputError("{0} invalid value(s); nothing was written:\n- {1}".format(
+                len(self.items), "\n- ".join(self.items)))
+
+
+def join(path, key):
+    """``path.key``, or ``path[key]`` for a list index."""
+    return "{0}[{1}]".format(path, key) if isinstance(key, int) else "{0}.{1}".format(path, key)
+
+
+def check_keys(problems, path, value, allowed):
+    """The one check of a mapping's keys: every key must be one of ``allowed``. A typo (``form:`` for
+    ``from:``) is named with its path and the allowed keys, instead of being silently ignored.
+    Returns True when ``value`` is a mapping (whatever its keys)."""
+    if not isinstance(value, dict):
+        problems.add(path, "must be a mapping with keys from {0}, not {1!r}".format(", ".join(allowed), value))
+        return False
+    for key in value:
+        if key not in allowed:
+            problems.add(join(path, key), "unknown key {0!r}: the allowed keys are {1}".format(
+                key, ", ".join(allowed)))
+    return True
+
+
+def strings(problems, path, value, check=None, allow_empty=False):
+    """A list of non-empty strings: returns the good ones, problems reported for the rest. ``check``, when
+    given, is called as ``check(problems, path[i], item)`` for every good item, with its own index."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.add(path, "must be a list, not {0!r}".format(value))
+        return []
+    if not value and not allow_empty:
+        problems.add(path, "must not be an empty list (leave it out instead)")
+    good = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            problems.add(join(path, i), "must be a non-empty string, not {0!r}".format(item))
+            continue
+        good.append(item)
+        if check is not None:
+            check(problems, join(path, i), item)
+    return good
+
+
+def items(problems, path, value, what):
+    """A non-empty list (``what`` names its elements), or [] after reporting the problem."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not value:
+        problems.add(path, "must be a non-empty list of {0}, not {1!r}".format(what, value))
+        return []
+    return value
+
+
+def mappings(problems, path, value, what):
+    """``(path[i], item)`` for every mapping of the non-empty list ``value`` (``what`` says what it must hold);
+    a missing or empty list and items that are no mapping are reported."""
+    if not isinstance(value, list) or not value:
+        problems.add(path, "must be a non-empty list of {0}".format(what))
+        return []
+    out = []
+    for i, item in enumerate(value):
+        if isinstance(item, dict):
+            out.append((join(path, i), item))
+        else:
+            problems.add(join(path, i), "must be a mapping, not {0!r}".format(item))
+    return out
+
+
+def name(problems, path, value):
+    """An object name: a DNS subdomain of at most 253 characters."""
+    if not isinstance(value, str) or not value or len(value) > 253 or not NAME_RE.match(value):
+        problems.add(path, "{0!r} is not a valid name (lowercase letters, digits, dashes and dots, starting and "
+                           "ending with a letter or digit, at most 253 characters)".format(value))
+
+
+def dns_label(problems, path, value, what="namespace name"):
+    """A namespace name (or any DNS label): at most 63 characters."""
+    if not isinstance(value, str) or not value or len(value) > 63 or not DNS_LABEL_RE.match(value):
+        problems.add(path, "{0!r} is not a valid {1} (lowercase letters, digits and dashes, starting and ending "
+                           "with a letter or digit, at most 63 characters)".format(value, what))
+
+
+def choice(problems, path, value, allowed):
+    if value not in allowed:
+        hint = " (upper case)" if isinstance(value, str) and value.upper() in allowed else ""
+        problems.add(path, "{0!r} is not one of {1}{2}".format(value, ", ".join(allowed), hint))
+
+
+def port(problems, path, value):
+    text = str(value)
+    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 65535:
+        problems.add(path, "{0!r} is not a port number (1 to 65535)".format(value))
+
+
+def positive_int(problems, path, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        problems.add(path, "must be a whole number of 1 or more, not {0!r}".format(value))
+
+
+def duration(problems, path, value):
+    """An Istio duration such as 1.5s, 300ms or 1h."""
+    if not isinstance(value, str) or not DURATION_RE.match(value):
+        problems.add(path, "{0!r} is not a duration (a number with a unit h, m, s or ms, for example 1.5s or "
+                           "300ms)".format(value))
+
+
+def host(problems, path, value):
+    if not isinstance(value, str) or not HOST_RE.match(value):
+        problems.add(path, "{0!r} is not a DNS name (a leading *. wildcard is allowed)".format(value))
+
+
+def principal(problems, path, value):
+    if not any(r.match(value) for r in PRINCIPAL_RES):
+        problems.add(path, "{0!r} is not a service-account principal: use {1}".format(value, PRINCIPAL_FORMS))
+
+
+def no_space(problems, path, value):
+    if re.search(r"\s", value):
+        problems.add(path, "{0!r} contains white space".format(value))
+
+
+def selector(problems, path, value):
+    """Pod labels (matchLabels): a non-empty mapping of valid label keys and values."""
+    if value is None:
+        return
+    if not isinstance(value, dict) or not value:
+        problems.add(path, "must be a non-empty mapping of pod labels (matchLabels), not {0!r}".format(value))
+        return
+    for key, val in value.items():
+        if not LABEL_KEY_RE.match(str(key)):
+            problems.add(join(path, key), "{0!r} is not a valid label key".format(key))
+        if not isinstance(val, str) or len(val) > 63 or not LABEL_VALUE_RE.match(val):
+            problems.add(join(path, key), "{0!r} is not a valid label value (a string of letters, digits, '-', "
+                                          "'_' and '.', at most 63 characters)".format(val))
+
+
+def revision(value):
+    """A control-plane revision (or tag): a DNS label; '' and 'default' mean the default revision."""
+    if value in (None, "", "default"):
+        return
+    if len(value) > 63 or not DNS_LABEL_RE.match(value):
+        raise InputError("revision {0!r} is not valid: use lowercase letters, digits and dashes (no dots), "
+                         "starting and ending with a letter or digit, at most 63 characters "
+                         "(for example 1-30-4 or canary)".format(value))
