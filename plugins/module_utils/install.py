@@ -191,7 +191,8 @@ def absent(module, kube, params):
     seen = set(kube.key(o) for o in targets)
     # What Istio renders for the revision without its labels (RBAC, service account): by rendering it.
     renderer = render.renderer_for(module, params)
-    for obj in renderer.render(dict(params, revision=revision)):
+    objs = renderer.render(dict(params, revision=revision))
+    for obj in objs:
         if render.is_crd(obj) or kube.key(obj) in seen:
             continue
         if revision and not revision_specific(obj, revision):
@@ -201,7 +202,11 @@ def absent(module, kube, params):
             targets.append(found)
             seen.add(kube.key(found))
     if params["purge"]:
-        targets += kube.list(*CRD, label_selector=COMPONENT_LABEL)
+        # Istio's CRDs: those the renderer renders (recent charts leave out Istio's install labels), and any
+        # other labelled as part of an Istio install.
+        names = set(o["metadata"]["name"] for o in objs if render.is_crd(o))
+        targets += [c for c in kube.list(*CRD) if c["metadata"]["name"] in names
+                    or COMPONENT_LABEL in (c["metadata"].get("labels") or {})]
     # Delete workloads and webhooks before the RBAC and CRDs they need.
     order = {"MutatingWebhookConfiguration": 0, "ValidatingWebhookConfiguration": 0, "Deployment": 1,
              "CustomResourceDefinition": 9}

@@ -33,17 +33,17 @@ PLAY = """
 """
 
 
-def istio_crds(lab):
-    return [i["metadata"]["name"] for i in lab.kubectl_json("get", "crd", "-l", "operator.istio.io/component")["items"]]
+def istio_crds(lab, terminating=False):
+    """Names of Istio's CRDs (groups *.istio.io; recent charts leave out Istio's install labels)."""
+    return [i["metadata"]["name"] for i in lab.kubectl_json("get", "crd")["items"]
+            if i["metadata"]["name"].endswith(".istio.io")
+            and (not terminating or i["metadata"].get("deletionTimestamp"))]
 
 
 def restore(lab):
     """The lab's own Istio cluster configuration, re-applied by lab.sh up when the CRDs are missing (once no
     Istio CRD is still being deleted: a Terminating CRD cannot be applied)."""
-    def settled():
-        return not [i for i in lab.kubectl_json("get", "crd", "-l", "operator.istio.io/component")["items"]
-                    if i["metadata"].get("deletionTimestamp")]
-    lab.wait_for(settled, timeout=300, what="no Istio CRD Terminating")
+    lab.wait_for(lambda: not istio_crds(lab, terminating=True), timeout=300, what="no Istio CRD Terminating")
     subprocess.run([os.path.join(ROOT, "lab", "lab.sh"), "up"], check=True, timeout=600)
 
 

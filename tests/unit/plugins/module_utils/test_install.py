@@ -161,6 +161,22 @@ def test_absent_removes_only_the_revision_and_keeps_crds(world):
                      "virtualservices.networking.istio.io"]
 
 
+def test_absent_with_purge_removes_istios_crds_labelled_or_not(world):
+    state, client = world
+    unlabelled = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                  "metadata": {"name": "gateways.networking.istio.io", "labels": {"helm.sh/chart": "base-1.0.0"}},
+                  "spec": {"group": "networking.istio.io"}}
+    other = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+             "metadata": {"name": "widgets.example.com"}, "spec": {"group": "example.com"}}
+    state["renderer"] = FakeRenderer(objs=rendered() + [unlabelled])
+    run(client)
+    client._put(copy.deepcopy(other))
+    result = run(client, state="absent", purge=True)
+    crds = sorted(o["name"] for o in result["objects"] if o["kind"] == "CustomResourceDefinition")
+    assert crds == ["gateways.networking.istio.io", "virtualservices.networking.istio.io"]
+    assert [k[3] for k in client.store if k[1] == "CustomResourceDefinition"] == ["widgets.example.com"]
+
+
 def test_taking_over_another_revisions_object_is_refused(world):
     state, client = world
     run(client)
