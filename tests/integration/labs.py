@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, Lab
+from harness import ROOT, Lab
 
 LAB_SH = os.path.join(ROOT, "lab", "lab.sh")
 # The variables lab/lab.sh reads its ports from.

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import Ansible
+from harness import Ansible
 from labs import lab_factory, spare_lab, state  # noqa: F401 pylint: disable=unused-import
 
 MODULE = "meshops.istio.mesh_policy"

@@ -19,7 +19,7 @@ import uuid
 import pytest
 import yaml
 
-from conftest import ROOT, Ansible, Lab
+from harness import ROOT, Ansible, Lab
 from labs import lab_factory, spare_lab  # noqa: F401 pylint: disable=unused-import
 
 RBAC = os.path.join(ROOT, "rbac")
