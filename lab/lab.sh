@@ -46,8 +46,12 @@ die_component() { # NAME MESSAGE: name the component and show its log tail
 }
 
 running() { # NAME -> pid file exists and the process is alive
-  local pidf="$run/$1.pid"
-  [[ -f "$pidf" ]] && kill -0 "$(cat "$pidf")" 2>/dev/null
+  local pidf="$run/$1.pid" pid
+  [[ -f "$pidf" ]] || return 1
+  pid="$(cat "$pidf")"
+  # A killed process stays a zombie until its parent (init here) reaps it: kill -0 still
+  # succeeds, so without the state check `up` right after a kill -9 skipped the start.
+  kill -0 "$pid" 2>/dev/null && [[ "$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$pid/status" 2>/dev/null)" != Z ]]
 }
 
 start() { # NAME CMD...: start in the background, logging, unless already running

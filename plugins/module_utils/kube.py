@@ -25,7 +25,7 @@ from collections import Counter, OrderedDict, namedtuple
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.meshops.istio.plugins.module_utils import retry
+from ansible_collections.meshops.istio.plugins.module_utils import forbidden, retry
 from ansible_collections.meshops.istio.plugins.module_utils.diff import differs
 from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, KindNotServed, MeshError, ref
 
@@ -62,10 +62,14 @@ def translate(exc, action, what):
         reason = getattr(exc, "reason", None)
         msg = "Could not {0} {1}: HTTP {2}{3}: {4}".format(
             action, what, status, " " + reason if reason else "", _api_message(exc))
+        rbac = forbidden.message(getattr(exc, "body", None), status, verb=action)
+        msg += ". " + rbac if rbac else ""
         return ApiError(msg, status=status, reason=reason)
     if retry.is_transient(exc):
-        return ApiError("Could not {0} {1}: the Kubernetes API server cannot be reached ({2})".format(
-            action, what, to_native(exc)))
+        tries = getattr(exc, "meshops_retries", None)
+        return ApiError("Could not {0} {1}: the Kubernetes API server cannot be reached{2} ({3})".format(
+            action, what, " after {0} tries in {1}s (retry budget: {2})".format(tries[0], tries[1], retry.BUDGET_ENV)
+            if tries else "", to_native(exc)))
     name = type(exc).__name__
     if name in ("ResourceNotFoundError", "ResourceNotUniqueError"):
         return KindNotServed("Could not {0} {1}: the API server does not serve this kind; "

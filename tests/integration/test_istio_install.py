@@ -163,7 +163,7 @@ def restricted_kubeconfig(lab, namespace, tmp_path):
 
 @pytest.mark.parametrize("case", ["profile", "revision", "istioctl_missing", "version", "unreachable", "rbac",
                                   "take_over"])
-def test_bad_input_fails_before_any_write(lab, ansible, base_args, namespace, tmp_path, case):
+def test_bad_input_fails_before_any_write(lab, ansible, base_args, namespace, tmp_path, monkeypatch, case):
     args = dict(base_args, revision="bad", ingress_gateway=False)
     if case == "profile":
         args["profile"] = "no-such-profile"
@@ -187,6 +187,8 @@ def test_bad_input_fails_before_any_write(lab, ansible, base_args, namespace, tm
             "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "u"}}],
             "current-context": "gone"}))
         args["kubeconfig"] = str(path)
+        # Nothing will ever answer there: a short retry budget instead of the default 30 s.
+        monkeypatch.setitem(ansible.env, "MESHOPS_RETRY_BUDGET", "2")
         expect = ["the Kubernetes API server cannot be reached"]
     elif case == "take_over":
         args["ingress_gateway"] = True  # rendered by the default revision too

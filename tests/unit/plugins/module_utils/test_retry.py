@@ -81,7 +81,7 @@ def test_backoff_is_bounded_and_jittered():
     waits = list(retry.delays(attempts=8, delay=0.5, backoff=2.0, max_delay=3.0))
     assert len(waits) == 7
     caps = [min(3.0, 0.5 * 2 ** n) for n in range(7)]
-    assert all(0 <= w <= cap for w, cap in zip(waits, caps))
+    assert all(cap / 2 <= w <= cap for w, cap in zip(waits, caps))
     assert len(set(waits)) > 1
 
 
@@ -92,3 +92,138 @@ def test_retry_after_header_is_honoured_within_the_cap():
     slept = []
     retry.call(fn, sleep=slept.append, max_delay=8.0)
     assert slept == [2.0]
+
+
+class FakeClock:
+    """Time that moves only when slept on, or by ``cost`` per call of the retried function."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_retries_ride_out_an_outage_shorter_than_the_budget():
+    """An API server down for 15 s (refusing connections), then back: the call succeeds."""
+    clock = FakeClock()
+    back_at = clock.now + 15.0
+
+    def fn():
+        if clock.now < back_at:
+            raise MaxRetryError(None, "/api", NewConnectionError(None, "Connection refused"))
+        return "ok"
+    assert retry.call(fn, sleep=clock.sleep, clock=clock, budget_s=30) == "ok"
+    assert 15.0 <= clock.now - 100.0 <= 15.0 + retry.MAX_DELAY
+
+
+def test_gives_up_when_the_budget_is_spent_and_says_how_long_it_tried():
+    clock = FakeClock()
+    fn, state = flaky(ConnectionRefusedError(111, "Connection refused"))
+    with pytest.raises(ConnectionRefusedError) as info:
+        retry.call(fn, sleep=clock.sleep, clock=clock, budget_s=30)
+    assert clock.now - 100.0 == pytest.approx(30.0)  # the last wait is cut to the budget left
+    tries, spent = info.value.meshops_retries
+    assert tries == state["calls"] and tries > 5
+    assert spent == pytest.approx(30.0)
+
+
+def test_time_spent_in_the_tries_counts_against_the_budget():
+    clock = FakeClock()
+    state = {"calls": 0}
+
+    def slow_failure():  # each try hangs 10 s before its timeout
+        state["calls"] += 1
+        clock.now += 10.0
+        raise ReadTimeoutError(None, "/api", "Read timed out.")
+    with pytest.raises(ReadTimeoutError):
+        retry.call(slow_failure, sleep=clock.sleep, clock=clock, budget_s=30)
+    assert state["calls"] <= 4
+
+
+def test_waits_grow_to_a_bound():
+    waits = list(retry.delays(attempts=20))
+    assert max(waits) <= retry.MAX_DELAY
+    assert min(waits[-5:]) >= retry.MAX_DELAY / 2
+
+
+def test_budget_zero_turns_retries_off():
+    fn, state = flaky(api_error(503), "ok")
+    slept = []
+    with pytest.raises(Exception):
+        retry.call(fn, sleep=slept.append, budget_s=0)
+    assert state["calls"] == 1 and slept == []
+
+
+def test_retry_after_is_honoured_beyond_the_delay_cap_but_within_the_budget():
+    clock = FakeClock()
+    exc = api_error(503, "Service Unavailable")
+    exc.headers = {"Retry-After": "12"}
+    fn, state = flaky(exc, "ok")
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock.sleep(seconds)
+    assert retry.call(fn, sleep=sleep, clock=clock, budget_s=30) == "ok"
+    assert slept == [12.0]
+    fn, state = flaky(exc, "ok")
+    slept[:] = []
+    assert retry.call(fn, sleep=sleep, clock=clock, budget_s=5) == "ok"
+    assert slept == [5.0]
+
+
+def test_budget_from_the_environment(monkeypatch):
+    monkeypatch.delenv(retry.BUDGET_ENV, raising=False)
+    assert retry.budget() == retry.BUDGET == 30.0
+    monkeypatch.setenv(retry.BUDGET_ENV, "90")
+    assert retry.budget() == 90.0
+    assert retry.budget(5) == 5.0  # an explicit value wins
+    monkeypatch.setenv(retry.BUDGET_ENV, "")
+    assert retry.budget() == 30.0
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan"])
+def test_a_bad_budget_names_the_variable(monkeypatch, value):
+    monkeypatch.setenv(retry.BUDGET_ENV, value)
+    with pytest.raises(ValueError) as info:
+        retry.budget()
+    assert "MESHOPS_RETRY_BUDGET" in str(info.value) and repr(value) in str(info.value)
+
+
+@pytest.mark.parametrize("text,status", [
+    ("Value of unknown type: <class 'urllib3.exceptions.NewConnectionError'>, HTTPSConnection(host='127.0.0.1', "
+     "port=16443): Failed to establish a new connection: [Errno 111] Connection refused", None),
+    ("Failed to get client due to HTTPSConnectionPool(host='127.0.0.1', port=16443): Max retries exceeded", None),
+    ("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))", None),
+    ("Failed to patch object: b'etcdserver: leader changed'", 500),
+    ("Failed to create object: Service Unavailable", 503),
+    ("Failed to create object: (429) Reason: Too Many Requests", None),
+])
+def test_transient_messages(text, status):
+    assert retry.is_transient_message(text, status)
+
+
+@pytest.mark.parametrize("text,status", [
+    ("Failed to create object: namespaces \"shop\" is forbidden: User cannot create", 403),
+    ("Failed to create object: the server could not find the requested resource", 404),
+    ("Resource creation timed out", None),
+    ("Failed to load resource definition from /x/grafana.yaml", None),
+    ("", None),
+])
+def test_permanent_messages(text, status):
+    assert not retry.is_transient_message(text, status)
+
+
+def test_the_kube_layer_says_how_long_it_tried():
+    from ansible_collections.meshops.istio.plugins.module_utils.kube import translate
+    clock = FakeClock()
+    fn, dummy = flaky(ConnectionRefusedError(111, "Connection refused"))
+    with pytest.raises(ConnectionRefusedError) as info:
+        retry.call(fn, sleep=clock.sleep, clock=clock, budget_s=10)
+    msg = translate(info.value, "apply", "ConfigMap shop/web").msg
+    assert "Could not apply ConfigMap shop/web: the Kubernetes API server cannot be reached after " in msg
+    assert "tries in 10.0s (retry budget: MESHOPS_RETRY_BUDGET)" in msg
