@@ -152,6 +152,16 @@ def positive_int(problems, path, value):
         problems.add(path, "must be a whole number of 1 or more, not {0!r}".format(value))
 
 
+def number(problems, path, value, low=0, high=None, whole=True):
+    """A number from ``low`` to ``high`` (whole unless ``whole`` is false); booleans and strings refused."""
+    kinds = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value < low or (high is not None and value > high):
+        problems.add(path, "must be a {0}number from {1} to {2}, not {3!r}".format(
+            "whole " if whole else "", low, "any" if high is None else high, value))
+        return False
+    return True
+
+
 def duration(problems, path, value):
     """An Istio duration such as 1.5s, 300ms or 1h."""
     if not isinstance(value, str) or not DURATION_RE.match(value):
