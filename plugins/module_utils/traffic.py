@@ -42,17 +42,8 @@ def validate_params(params):
     for field, kind, check in KINDS:
         for i, item in enumerate(params.get(field) or []):
             path = "{0}[{1}]".format(field, i)
-            if not isinstance(item, dict):
-                problems.add(path, "must be a mapping with name and namespace, not {0!r}".format(item))
-                continue
-            validate.name(problems, path + ".name", item.get("name"))
-            validate.dns_label(problems, path + ".namespace", item.get("namespace"))
-            key = (kind, item.get("namespace"), item.get("name"))
-            if key in seen:
-                problems.add(path, "{0} {1}/{2} is also given as {3}".format(
-                    kind, item.get("namespace"), item.get("name"), seen[key]))
-            seen[key] = path
-            check(problems, path, item, refs)
+            if validate.named_item(problems, path, item, kind, seen):
+                check(problems, path, item, refs)
     problems.raise_any()
     return refs
 

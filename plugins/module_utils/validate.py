@@ -121,6 +121,22 @@ def mappings(problems, path, value, what):
     return out
 
 
+def named_item(problems, path, item, what, seen):
+    """An object given as a mapping with ``name`` and ``namespace``: both valid, and not given twice for the same
+    ``what`` (``seen`` maps ``(what, namespace, name)`` to the path that gave it first). True when a mapping."""
+    if not isinstance(item, dict):
+        problems.add(path, "must be a mapping with name and namespace, not {0!r}".format(item))
+        return False
+    name(problems, path + ".name", item.get("name"))
+    dns_label(problems, path + ".namespace", item.get("namespace"))
+    key = (what, item.get("namespace"), item.get("name"))
+    if key in seen:
+        problems.add(path, "{0} {1}/{2} is also given as {3}".format(
+            what, item.get("namespace"), item.get("name"), seen[key]))
+    seen[key] = path
+    return True
+
+
 def name(problems, path, value):
     """An object name: a DNS subdomain of at most 253 characters."""
     if not isinstance(value, str) or not value or len(value) > 253 or not NAME_RE.match(value):

@@ -47,56 +47,34 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
-      name:
-        description: Object name.
-        type: str
-        required: true
-      namespace:
-        description: Namespace.
-        type: str
-        required: true
-      spec:
-        description: The object's C(spec), in Istio's shape.
-        type: dict
-        required: true
+    suboptions: &object {name: {description: Object name., type: str, required: true},
+                         namespace: {description: Namespace., type: str, required: true},
+                         spec: {description: "The object's C(spec), in Istio's shape.", type: dict, required: true}}
   virtual_services:
     description: VirtualServices (routes, weights, timeouts, retries, fault injection). Same suboptions as
       O(destination_rules).
     type: list
     elements: dict
     default: []
-    suboptions:
-      name: {description: Object name., type: str, required: true}
-      namespace: {description: Namespace., type: str, required: true}
-      spec: {description: "The object's C(spec), in Istio's shape.", type: dict, required: true}
+    suboptions: *object
   gateways:
     description: Gateways (ingress servers, TLS). Same suboptions as O(destination_rules).
     type: list
     elements: dict
     default: []
-    suboptions:
-      name: {description: Object name., type: str, required: true}
-      namespace: {description: Namespace., type: str, required: true}
-      spec: {description: "The object's C(spec), in Istio's shape.", type: dict, required: true}
+    suboptions: *object
   service_entries:
     description: ServiceEntries (hosts added to the mesh's registry). Same suboptions as O(destination_rules).
     type: list
     elements: dict
     default: []
-    suboptions:
-      name: {description: Object name., type: str, required: true}
-      namespace: {description: Namespace., type: str, required: true}
-      spec: {description: "The object's C(spec), in Istio's shape.", type: dict, required: true}
+    suboptions: *object
   sidecars:
     description: Sidecars (the proxies' ingress and egress scope). Same suboptions as O(destination_rules).
     type: list
     elements: dict
     default: []
-    suboptions:
-      name: {description: Object name., type: str, required: true}
-      namespace: {description: Namespace., type: str, required: true}
-      spec: {description: "The object's C(spec), in Istio's shape.", type: dict, required: true}
+    suboptions: *object
   rate_limits:
     description: Local rate limits (a token bucket per proxy), each written as an EnvoyFilter of the same name.
     type: list
@@ -175,57 +153,41 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-changed:
-  description: Whether an object was (in check mode, would be) created, updated or deleted.
-  returned: always
-  type: bool
-  sample: true
+changed: {description: "Whether an object was (in check mode, would be) created, updated or deleted (pruned).",
+          returned: always, type: bool, sample: true}
 objects:
-  description: Objects created, updated or deleted (in check mode, that would be).
+  description: Objects created, updated or deleted (in check mode, that would be); C(action) is C(created),
+    C(updated) or C(deleted).
   returned: always
   type: list
   elements: dict
   sample: [{"kind": "DestinationRule", "apiVersion": "networking.istio.io/v1", "namespace": "shop",
-            "name": "api", "action": "created"}]
-resources:
-  description: Every object of the set, whatever was done to it.
-  returned: success
-  type: list
-  elements: dict
-  sample: [{"kind": "DestinationRule", "apiVersion": "networking.istio.io/v1", "namespace": "shop",
-            "name": "api", "action": "present"}]
-api_calls:
-  description: Kubernetes API requests made, by verb.
-  returned: always
-  type: dict
-  sample: {"discovery": 6, "list": 6, "apply_dry_run": 3, "apply": 1}
+            "name": "api", "action": "deleted"}]
+resources: {description: "Every object of the declared set (kind, apiVersion, namespace, name; action present).",
+            returned: success, type: list, elements: dict}
+api_calls: {description: Kubernetes API requests made by verb., returned: always, type: dict,
+            sample: {"discovery": 6, "list": 6, "apply_dry_run": 3, "apply": 1}}
 """
 
 from ansible_collections.meshops.istio.plugins.module_utils.constants import RATE_LIMIT_CONTEXTS
-from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, run_module
+from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, named_list, run_module
 from ansible_collections.meshops.istio.plugins.module_utils.traffic import run
-
-
-def _named(**options):
-    spec = dict(name=dict(type="str", required=True), namespace=dict(type="str", required=True))
-    spec.update(options or dict(spec=dict(type="dict", required=True)))
-    return dict(type="list", elements="dict", default=[], options=spec)
 
 
 def argspec():
     return argument_spec(
         owner=dict(type="str", required=True),
         prune=dict(type="bool", default=True),
-        destination_rules=_named(),
-        virtual_services=_named(),
-        gateways=_named(),
-        service_entries=_named(),
-        sidecars=_named(),
-        rate_limits=_named(selector=dict(type="dict"), max_tokens=dict(type="int", required=True),
-                           tokens_per_fill=dict(type="int"), fill_interval=dict(type="str", required=True),
-                           status_code=dict(type="int"),
-                           context=dict(type="str", choices=list(RATE_LIMIT_CONTEXTS),
-                                        default=RATE_LIMIT_CONTEXTS[0])),
+        destination_rules=named_list(spec=dict(type="dict", required=True)),
+        virtual_services=named_list(spec=dict(type="dict", required=True)),
+        gateways=named_list(spec=dict(type="dict", required=True)),
+        service_entries=named_list(spec=dict(type="dict", required=True)),
+        sidecars=named_list(spec=dict(type="dict", required=True)),
+        rate_limits=named_list(
+            selector=dict(type="dict"), max_tokens=dict(type="int", required=True, no_log=False),
+            tokens_per_fill=dict(type="int", no_log=False), fill_interval=dict(type="str", required=True),
+            status_code=dict(type="int"),
+            context=dict(type="str", choices=list(RATE_LIMIT_CONTEXTS), default=RATE_LIMIT_CONTEXTS[0])),
     )
 
 

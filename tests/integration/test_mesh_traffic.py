@@ -20,12 +20,9 @@ OWNER_LABEL = "meshops.istio/owner"
 
 
 def dump(lab, ns):
-    """{Kind/name: resourceVersion} of every traffic object in the namespace."""
-    out = {}
-    for kind in KINDS:
-        for item in lab.kubectl_json("get", kind, "-n", ns)["items"]:
-            out["{0}/{1}".format(item["kind"], item["metadata"]["name"])] = item["metadata"]["resourceVersion"]
-    return out
+    """{Kind/name: resourceVersion} of every traffic object in the namespace (one kubectl get of all kinds)."""
+    items = lab.kubectl_json("get", ",".join(KINDS), "-n", ns)["items"]
+    return dict(("{0}/{1}".format(i["kind"], i["metadata"]["name"]), i["metadata"]["resourceVersion"]) for i in items)
 
 
 def circuit_breaker(ns, name="api-service", subsets=("v1", "v2")):
@@ -76,11 +73,8 @@ def traffic(ns, gateway_label):
     }
 
 
-@pytest.fixture
-def shop(lab, namespace):
-    """A namespace with a gateway workload's pod (its own label) and the TLS Secret beside it."""
-    ns = namespace("mtr")
-    label = {"meshops-test-gateway": ns}
+def gateway_workload(lab, ns):
+    """A pod labelled meshops-test-gateway=<ns> in ns, as a gateway workload's; returns its labels."""
     lab.apply("""
 apiVersion: v1
 kind: Pod
@@ -88,6 +82,14 @@ metadata: {{name: gateway, labels: {{meshops-test-gateway: {ns}}}}}
 spec:
   containers: [{{name: istio-proxy, image: gateway}}]
 """.format(ns=ns), "-n", ns)
+    return {"meshops-test-gateway": ns}
+
+
+@pytest.fixture
+def shop(lab, namespace):
+    """A namespace with a gateway workload's pod (its own label) and the TLS Secret beside it."""
+    ns = namespace("mtr")
+    label = gateway_workload(lab, ns)
     lab.kubectl("create", "secret", "generic", "app-tls", "-n", ns, "--from-literal=tls.crt=x",
                 "--from-literal=tls.key=y")
     return ns, label

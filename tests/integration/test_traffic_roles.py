@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from test_mesh_traffic import gateway_workload
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(os.path.dirname(sys.executable), "")
@@ -73,13 +74,7 @@ def secret_data(lab, ns, name):
 def test_mesh_gateway_role_generates_a_covering_certificate_and_never_prints_the_key(lab, ansible, namespace,
                                                                                      tmp_path):
     ns = namespace("rgw")
-    lab.apply("""
-apiVersion: v1
-kind: Pod
-metadata: {{name: ingress, labels: {{meshops-test-gateway: {ns}}}}}
-spec:
-  containers: [{{name: istio-proxy, image: gateway}}]
-""".format(ns=ns), "-n", ns)
+    gateway_workload(lab, ns)
     hosts = ["app.{0}.example.com".format(ns), "shop.{0}.example.com".format(ns)]
     variables = {"mesh_gateway_owner": ns, "mesh_gateway_namespace": ns, "mesh_gateway_workload_namespace": ns,
                  "mesh_gateway_selector": {"meshops-test-gateway": ns}, "mesh_gateway_hosts": hosts,
