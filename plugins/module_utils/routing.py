@@ -20,12 +20,11 @@ from ansible_collections.meshops.istio.plugins.module_utils.constants import (
     CLIENT_TLS_MODES, GATEWAY_TLS_MODES, NETWORKING, RETRY_ON, SE_LOCATIONS, SE_RESOLUTIONS,
 )
 
-ITEM_KEYS = ("name", "namespace", "spec")
 DR_KEYS = ("host", "trafficPolicy", "subsets", "exportTo", "workloadSelector")
 POLICY_KEYS = ("loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings", "tunnel",
                "proxyProtocol", "retryBudget")
-TCP_POOL = {"numbers": ("maxConnections",), "durations": ("connectTimeout", "maxConnectionDuration",
-                                                           "idleTimeout"), "other": ("tcpKeepalive",)}
+TCP_POOL = {"numbers": ("maxConnections",), "durations": ("connectTimeout", "maxConnectionDuration", "idleTimeout"),
+            "other": ("tcpKeepalive",)}
 HTTP_POOL = {"numbers": ("http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection", "maxRetries",
                          "maxConcurrentStreams"), "durations": ("idleTimeout",),
              "other": ("h2UpgradePolicy", "useClientProtocol")}

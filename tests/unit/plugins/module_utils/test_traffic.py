@@ -105,8 +105,8 @@ INVALID = [
     ("virtual_services", ["spec", "http", 1, "timeout"], "5x", "virtual_services[0].spec.http[1].timeout"),
     ("virtual_services", ["spec", "http", 1, "timeout"], "-1s", "virtual_services[0].spec.http[1].timeout"),
     ("virtual_services", ["spec", "http", 1, "timeout"], 5, "virtual_services[0].spec.http[1].timeout"),
-    ("virtual_services", ["spec", "http", 1, "route", 1, "weight"], 0, "virtual_services[0].spec.http[1].route: "
-                                                                      "the weights of its 2 destinations sum to 90"),
+    ("virtual_services", ["spec", "http", 1, "route", 1, "weight"], 0,
+     "virtual_services[0].spec.http[1].route: the weights of its 2 destinations sum to 90"),
     ("virtual_services", ["spec", "http", 1, "route", 1, "weight"], 20, "sum to 110"),
     ("virtual_services", ["spec", "http", 1, "route", 1, "weight"], 10.5,
      "virtual_services[0].spec.http[1].route[1].weight"),
