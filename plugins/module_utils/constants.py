@@ -49,3 +49,16 @@ SE_LOCATIONS = ("MESH_EXTERNAL", "MESH_INTERNAL")
 SE_RESOLUTIONS = ("NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN")
 SE_PROTOCOLS = ("HTTP", "HTTPS", "GRPC", "HTTP2", "MONGO", "TCP", "TLS")
 INSTALL_METHODS = ("istioctl", "helm")
+
+# -- traffic management (mesh_traffic) ---------------------------------------------------------
+NETWORKING_ALPHA = "networking.istio.io/v1alpha3"  # EnvoyFilter is served in v1alpha3 only
+OWNER_LABEL = "meshops.istio/owner"
+# Server TLS modes of a Gateway, and client TLS modes of a DestinationRule (Istio's sets).
+GATEWAY_TLS_MODES = ("PASSTHROUGH", "SIMPLE", "MUTUAL", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL")
+CLIENT_TLS_MODES = ("DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL")
+# Envoy's x-envoy-retry-on and x-envoy-retry-grpc-on policies (Istio also takes HTTP status codes).
+RETRY_ON = ("5xx", "gateway-error", "reset", "reset-before-request", "connect-failure", "envoy-ratelimited",
+            "retriable-4xx", "refused-stream", "retriable-status-codes", "retriable-headers",
+            "http3-post-connect-failure", "cancelled", "deadline-exceeded", "internal", "resource-exhausted",
+            "unavailable")
+RATE_LIMIT_CONTEXTS = ("SIDECAR_INBOUND", "GATEWAY")

@@ -33,6 +33,13 @@ def argument_spec(**options):
     return spec
 
 
+def named_list(**options):
+    """The argument spec of a list of objects, each with ``name`` and ``namespace`` plus ``options``."""
+    spec = dict(name=dict(type="str", required=True), namespace=dict(type="str", required=True))
+    spec.update(options)
+    return dict(type="list", elements="dict", default=[], options=spec)
+
+
 def record(obj, action):
     """The per-object line modules return: what was done to which object."""
     meta = obj.get("metadata") or {}

@@ -36,17 +36,7 @@ def validate_params(params):
     for field, dummy, dummy, check, dummy in KINDS:
         for i, item in enumerate(params.get(field) or []):
             path = "{0}[{1}]".format(field, i)
-            if not isinstance(item, dict):
-                problems.add(path, "must be a mapping with name and namespace, not {0!r}".format(item))
-                continue
-            validate.name(problems, path + ".name", item.get("name"))
-            validate.dns_label(problems, path + ".namespace", item.get("namespace"))
-            key = (field, item.get("namespace"), item.get("name"))
-            if key in seen:
-                problems.add(path, "{0} {1}/{2} is also given as {3}".format(
-                    field, item.get("namespace"), item.get("name"), seen[key]))
-            seen[key] = path
-            if not absent:
+            if validate.named_item(problems, path, item, field, seen) and not absent:
                 check(problems, path, item, params)
     if not any(params.get(k[0]) for k in KINDS):
         problems.add("options", "give at least one of {0}".format(", ".join(k[0] for k in KINDS)))

@@ -121,6 +121,22 @@ def mappings(problems, path, value, what):
     return out
 
 
+def named_item(problems, path, item, what, seen):
+    """An object given as a mapping with ``name`` and ``namespace``: both valid, and not given twice for the same
+    ``what`` (``seen`` maps ``(what, namespace, name)`` to the path that gave it first). True when a mapping."""
+    if not isinstance(item, dict):
+        problems.add(path, "must be a mapping with name and namespace, not {0!r}".format(item))
+        return False
+    name(problems, path + ".name", item.get("name"))
+    dns_label(problems, path + ".namespace", item.get("namespace"))
+    key = (what, item.get("namespace"), item.get("name"))
+    if key in seen:
+        problems.add(path, "{0} {1}/{2} is also given as {3}".format(
+            what, item.get("namespace"), item.get("name"), seen[key]))
+    seen[key] = path
+    return True
+
+
 def name(problems, path, value):
     """An object name: a DNS subdomain of at most 253 characters."""
     if not isinstance(value, str) or not value or len(value) > 253 or not NAME_RE.match(value):
@@ -150,6 +166,16 @@ def port(problems, path, value):
 def positive_int(problems, path, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         problems.add(path, "must be a whole number of 1 or more, not {0!r}".format(value))
+
+
+def number(problems, path, value, low=0, high=None, whole=True):
+    """A number from ``low`` to ``high`` (whole unless ``whole`` is false); booleans and strings refused."""
+    kinds = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value < low or (high is not None and value > high):
+        problems.add(path, "must be a {0}number from {1} to {2}, not {3!r}".format(
+            "whole " if whole else "", low, "any" if high is None else high, value))
+        return False
+    return True
 
 
 def duration(problems, path, value):

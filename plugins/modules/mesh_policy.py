@@ -279,30 +279,27 @@ api_calls:
 from ansible_collections.meshops.istio.plugins.module_utils.constants import (
     ACTIONS, MTLS_MODES, ROOT_NAMESPACE, SE_LOCATIONS, SE_RESOLUTIONS, STATES,
 )
-from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, run_module
+from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, named_list, run_module
 from ansible_collections.meshops.istio.plugins.module_utils.policy import run
-
-
-def _named(**options):
-    spec = dict(name=dict(type="str", required=True), namespace=dict(type="str", required=True))
-    spec.update(options)
-    return dict(type="list", elements="dict", default=[], options=spec)
 
 
 def argspec():
     return argument_spec(
         state=dict(type="str", choices=list(STATES), default="present"),
-        peer_authentications=_named(mode=dict(type="str", choices=list(MTLS_MODES)), selector=dict(type="dict"),
-                                    port_level_mtls=dict(type="dict")),
-        authorization_policies=_named(action=dict(type="str", choices=list(ACTIONS), default="ALLOW"),
-                                      selector=dict(type="dict"), provider=dict(type="str"),
-                                      rules=dict(type="list", elements="dict")),
-        request_authentications=_named(selector=dict(type="dict"), jwt_rules=dict(type="list", elements="dict"),
-                                       require_jwt=dict(type="bool", default=True)),
-        service_entries=_named(hosts=dict(type="list", elements="str"), ports=dict(type="list", elements="dict"),
-                               location=dict(type="str", choices=list(SE_LOCATIONS), default="MESH_EXTERNAL"),
-                               resolution=dict(type="str", choices=list(SE_RESOLUTIONS), default="DNS"),
-                               export_to=dict(type="list", elements="str")),
+        peer_authentications=named_list(
+            mode=dict(type="str", choices=list(MTLS_MODES)), selector=dict(type="dict"),
+            port_level_mtls=dict(type="dict")),
+        authorization_policies=named_list(
+            action=dict(type="str", choices=list(ACTIONS), default="ALLOW"), selector=dict(type="dict"),
+            provider=dict(type="str"), rules=dict(type="list", elements="dict")),
+        request_authentications=named_list(
+            selector=dict(type="dict"), jwt_rules=dict(type="list", elements="dict"),
+            require_jwt=dict(type="bool", default=True)),
+        service_entries=named_list(
+            hosts=dict(type="list", elements="str"), ports=dict(type="list", elements="dict"),
+            location=dict(type="str", choices=list(SE_LOCATIONS), default="MESH_EXTERNAL"),
+            resolution=dict(type="str", choices=list(SE_RESOLUTIONS), default="DNS"),
+            export_to=dict(type="list", elements="str")),
         root_namespace=dict(type="str", default=ROOT_NAMESPACE),
         strict_gate=dict(type="bool", default=True),
         force=dict(type="bool", default=False),
