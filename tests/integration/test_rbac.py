@@ -332,6 +332,9 @@ def test_shipped_rbac_runs_the_app_deploy_role(lab, identity, namespace, tmp_pat
     the pods' check) into an existing namespace, by an identity bound there only."""
     ns = namespace("rbacapp")
     identity.grant("meshops-istio:app-deploy", ns)
+    # The role labels the namespace through mesh_onboard: its rules too.
+    identity.grant("meshops-istio:mesh-onboard", ns)
+    identity.grant("meshops-istio:mesh-onboard-cluster")
     playbook = tmp_path / "app.yml"
     playbook.write_text(APP_PLAY)
     extra = {"kubeconfig": identity.kubeconfig, "app_deploy_namespace": ns, "app_deploy_release_name": "shop",
