@@ -14,6 +14,19 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# A play running the app_deploy role against the kubeconfig given as an extra variable.
+APP_DEPLOY_PLAY = """
+- name: Deploy the app
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/meshops.istio.istio:
+      kubeconfig: "{{ kubeconfig }}"
+    group/kubernetes.core.helm:
+      kubeconfig: "{{ kubeconfig }}"
+  roles:
+    - role: meshops.istio.app_deploy
+"""
 # ansible and ansible-playbook of the Python running the tests (the project's .venv).
 BIN = os.path.join(os.path.dirname(sys.executable), "")
 

@@ -14,21 +14,9 @@ import uuid
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CHART = os.path.join(ROOT, "examples", "shop", "helm", "microservices")
+from harness import APP_DEPLOY_PLAY, ROOT
 
-PLAYBOOK = """
-- name: Deploy the app
-  hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/meshops.istio.istio:
-      kubeconfig: "{{ kubeconfig }}"
-    group/kubernetes.core.helm:
-      kubeconfig: "{{ kubeconfig }}"
-  roles:
-    - role: meshops.istio.app_deploy
-"""
+CHART = os.path.join(ROOT, "examples", "shop", "helm", "microservices")
 
 
 # kubernetes.core 6.6's helm and helm_info report this on every call that finds the release, whatever
@@ -42,7 +30,7 @@ KUBERNETES_CORE_DEPRECATIONS = {
 @pytest.fixture
 def playbook(tmp_path):
     path = tmp_path / "deploy.yml"
-    path.write_text(PLAYBOOK)
+    path.write_text(APP_DEPLOY_PLAY)
     return str(path)
 
 

@@ -19,7 +19,7 @@ import uuid
 import pytest
 import yaml
 
-from harness import ROOT, Ansible, Lab
+from harness import APP_DEPLOY_PLAY, ROOT, Ansible, Lab
 from labs import lab_factory, spare_lab  # noqa: F401 pylint: disable=unused-import
 
 RBAC = os.path.join(ROOT, "rbac")
@@ -314,19 +314,6 @@ def test_shipped_rbac_runs_istio_install_on_a_spare_lab(spare_lab, ansible, tmp_
         lab.kubectl("delete", "namespace", home, "--wait=false", check=False)
 
 
-APP_PLAY = """\
-- hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/meshops.istio.istio:
-      kubeconfig: "{{ kubeconfig }}"
-    group/kubernetes.core.helm:
-      kubeconfig: "{{ kubeconfig }}"
-  roles:
-    - role: meshops.istio.app_deploy
-"""
-
-
 def test_shipped_rbac_runs_the_app_deploy_role(lab, identity, namespace, tmp_path):
     """The demo shop's chart installed with Helm (release Secrets, Deployments, a StatefulSet, Services,
     the pods' check) into an existing namespace, by an identity bound there only."""
@@ -336,7 +323,7 @@ def test_shipped_rbac_runs_the_app_deploy_role(lab, identity, namespace, tmp_pat
     identity.grant("meshops-istio:mesh-onboard", ns)
     identity.grant("meshops-istio:mesh-onboard-cluster")
     playbook = tmp_path / "app.yml"
-    playbook.write_text(APP_PLAY)
+    playbook.write_text(APP_DEPLOY_PLAY)
     extra = {"kubeconfig": identity.kubeconfig, "app_deploy_namespace": ns, "app_deploy_release_name": "shop",
              "app_deploy_chart_ref": os.path.join(ROOT, "examples", "shop", "helm", "microservices"),
              "app_deploy_wait_timeout": 120,
