@@ -403,6 +403,8 @@ ensure_host_packages() {
   local missing=()
   command -v openssl >/dev/null || missing+=(openssl)
   command -v curl >/dev/null || missing+=(curl)
+  command -v ip >/dev/null || missing+=(iproute2)      # the data plane puts pod IPs on lo
+  command -v setpriv >/dev/null || missing+=(util-linux)
   [[ -x /usr/bin/prometheus ]] || missing+=(prometheus)
   if ((${#missing[@]})); then
     log "installing Debian packages: ${missing[*]}"
