@@ -18,7 +18,11 @@ root="$(dirname "$here")"
 lab="${MESHOPS_LAB_DIR:-$root/.lab}"
 bin="$lab/bin" pki="$lab/pki" logs="$lab/logs" run="$lab/run" data="$lab/data"
 
-# Ports: all on 127.0.0.1, away from the usual ones; override through the environment.
+# Ports: all on 127.0.0.1, away from the usual ones; override through the environment. `up` records
+# them in $lab/settings.env, so later commands on the same lab use them without the environment
+# (which still wins over what was recorded).
+# shellcheck disable=SC1091
+[[ -f "$lab/settings.env" ]] && . "$lab/settings.env"
 : "${LAB_ETCD_PORT:=23790}" "${LAB_ETCD_PEER_PORT:=23800}"
 : "${LAB_APISERVER_PORT:=16443}"
 : "${LAB_CONTROLLER_MANAGER_PORT:=20257}" "${LAB_SCHEDULER_PORT:=20259}"
@@ -28,7 +32,13 @@ bin="$lab/bin" pki="$lab/pki" logs="$lab/logs" run="$lab/run" data="$lab/data"
 : "${LAB_PROMETHEUS_PORT:=19090}"
 : "${LAB_NODES:=3}"
 SERVICE_CIDR=10.96.0.0/16
-POD_CIDR=10.244.0.0/16
+# Pod IPs (kwok assigns them; the data plane puts them on lo): labs that share a host and run data
+# planes need ranges of their own.
+: "${LAB_POD_CIDR:=10.244.0.0/16}"
+POD_CIDR=$LAB_POD_CIDR
+SETTINGS=(LAB_ETCD_PORT LAB_ETCD_PEER_PORT LAB_APISERVER_PORT LAB_CONTROLLER_MANAGER_PORT LAB_SCHEDULER_PORT
+  LAB_KWOK_PORT LAB_ISTIOD_WEBHOOK_PORT LAB_ISTIOD_GRPC_PORT LAB_ISTIOD_SECURE_GRPC_PORT LAB_ISTIOD_MONITORING_PORT
+  LAB_ISTIOD_HTTP_PORT LAB_ISTIOD_CTRLZ_PORT LAB_PROMETHEUS_PORT LAB_NODES LAB_POD_CIDR)
 START_TIMEOUT=${LAB_START_TIMEOUT:-90}
 
 export PATH="$bin:$PATH"
@@ -369,6 +379,8 @@ base:
   validationURL: https://127.0.0.1:$LAB_ISTIOD_WEBHOOK_PORT/validate
   validationCABundle: $ca_b64
 EOF
+  local var
+  for var in "${SETTINGS[@]}"; do printf ': "${%s:=%s}"\n' "$var" "${!var}"; done >"$lab/settings.env"
   cat >"$lab/env" <<EOF
 export KUBECONFIG="$kubeconfig"
 export K8S_AUTH_KUBECONFIG="$kubeconfig"
@@ -379,6 +391,7 @@ export LAB_DIR="$lab"
 export LAB_ISTIO_VALUES="$lab/istio-values.yaml"
 export LAB_ISTIO_ASSETS="$lab/istio-assets"
 export LAB_DEMO_JWT_DIR="$lab/demo-jwt"
+export LAB_POD_CIDR="$POD_CIDR"
 EOF
 }
 

@@ -284,5 +284,5 @@ def test_without_the_right_to_add_addresses_it_stops_with_advice(lab):
     assert shutil.which("setpriv"), "setpriv (util-linux) is needed to drop CAP_NET_ADMIN"
     proc = lab.run("setpriv", "--bounding-set=-net_admin", LAB_SH, "dataplane", "up", "dp-nocap", check=False)
     assert proc.returncode == 1, proc.stderr
-    assert "without CAP_NET_ADMIN" in proc.stderr and "ip addr add 10.244.0.0/16 dev lo" in proc.stderr
+    assert "without CAP_NET_ADMIN" in proc.stderr and "ip addr add {0} dev lo".format(lab.env.get("LAB_POD_CIDR", "10.244.0.0/16")) in proc.stderr
     assert lab.kubectl("get", "namespace", "dp-nocap", check=False).returncode != 0
