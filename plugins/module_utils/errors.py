@@ -60,3 +60,12 @@ class WaitTimeout(MeshError):
 
 class CommandError(MeshError):
     """An external command (istioctl, helm) failed."""
+
+
+class PrometheusError(MeshError):
+    """Prometheus could not answer a query; ``reachable`` is False when it could not be reached at all
+    (or failed with a transient error), True when it refused the query or answered nonsense."""
+
+    def __init__(self, msg, reachable=False, result=None):
+        super(PrometheusError, self).__init__(msg, result=result)
+        self.reachable = reachable

@@ -24,11 +24,15 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import An
 from ansible_collections.meshops.istio.plugins.module_utils.diff import object_diff
 from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, MeshError, ref
 from ansible_collections.meshops.istio.plugins.module_utils.kube import Kube
+from ansible_collections.meshops.istio.plugins.module_utils.prometheus import ARG_SPEC as PROMETHEUS_ARG_SPEC
 
 
-def argument_spec(**options):
-    """kubernetes.core's connection options plus the module's own ``options``."""
+def argument_spec(with_prometheus=False, **options):
+    """kubernetes.core's connection options plus the module's own ``options``; ``with_prometheus`` adds the
+    ``prometheus_*`` options (doc fragment ``meshops.istio.prometheus``)."""
     spec = copy.deepcopy(AUTH_ARG_SPEC)
+    if with_prometheus:
+        spec.update(copy.deepcopy(PROMETHEUS_ARG_SPEC))
     spec.update(options)
     return spec
 
