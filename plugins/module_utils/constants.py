@@ -62,3 +62,9 @@ RETRY_ON = ("5xx", "gateway-error", "reset", "reset-before-request", "connect-fa
             "http3-post-connect-failure", "cancelled", "deadline-exceeded", "internal", "resource-exhausted",
             "unavailable")
 RATE_LIMIT_CONTEXTS = ("SIDECAR_INBOUND", "GATEWAY")
+
+# -- canary releases (canary_shift writes, mtls_verify's report reads) ---------------------------
+# On the VirtualService: the rollout's state as JSON (see module_utils/rollout.py for its shape).
+CANARY_ANNOTATION = "meshops.istio/canary"
+CANARY_PHASES = ("progressing", "paused", "promoted", "rolled_back", "aborted")
+ANALYSIS_RESULTS = ("pass", "fail", "no_data", "skipped")
