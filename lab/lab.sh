@@ -380,6 +380,8 @@ base:
   validationCABundle: $ca_b64
 EOF
   local var
+  # Lines such as `: "${LAB_ETCD_PORT:=23790}"` (the environment still wins when this is sourced).
+  # shellcheck disable=SC2016
   for var in "${SETTINGS[@]}"; do printf ': "${%s:=%s}"\n' "$var" "${!var}"; done >"$lab/settings.env"
   cat >"$lab/env" <<EOF
 export KUBECONFIG="$kubeconfig"
