@@ -36,7 +36,7 @@ mkdir -p "$dest"
 # Directories that are not collection content (galaxy.yml build_ignore): the lab, the
 # demo app, benchmarks, molecule scenarios and tooling stay out of the copy, so sanity
 # judges what ships (plus tests/); `make lint` shellchecks their scripts.
-not_content_re='lab|examples|bench|molecule|scripts|\.ci'
+not_content_re='lab|examples|bench|molecule|scripts|\.ci|\.config'
 
 cd "$root"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then

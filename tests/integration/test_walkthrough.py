@@ -206,3 +206,160 @@ def test_a_rerun_changes_nothing_on_either_cluster(walked):
     changed = ["{0}: {1}".format(h, t) for h in ("cluster-a", "cluster-b") for p, t, r in results(out, h)
                if r.get("changed")]
     assert changed == []
+
+
+# -- AWX's way: every job template's playbook through ansible-runner -------------------------------------------
+
+AWX = os.path.join(ROOT, "playbooks", "awx")
+
+
+def job_templates():
+    with open(os.path.join(AWX, "job_templates.yml")) as handle:
+        return [t for t in yaml.safe_load(handle)["meshops_awx_job_templates"] if t.get("enabled", True)]
+
+
+def survey_defaults(template):
+    from awx_rules import defaults
+    with open(os.path.join(AWX, "surveys", template["survey"])) as handle:
+        return defaults(json.load(handle))
+
+
+@pytest.fixture(scope="module")
+def credential(clusters, tmp_path_factory):
+    """cluster-a's kubeconfig the way the credential type injects it: one file (0600), here with the client key
+    inline (the secret AWX stores) and a recognisable token of a second, unused user; returns (path, secrets)."""
+    import base64
+    import uuid
+    lab = clusters["cluster-a"]
+    with open(lab.kubeconfig) as handle:
+        config = yaml.safe_load(handle)
+    user = config["users"][0]["user"]
+    inline = {}
+    for key, data_key in (("client-certificate", "client-certificate-data"), ("client-key", "client-key-data"),):
+        with open(user.pop(key), "rb") as handle:
+            inline[data_key] = base64.b64encode(handle.read()).decode()
+    user.update(inline)
+    token = "meshops-secret-token-" + uuid.uuid4().hex
+    config["users"].append({"name": "unused", "user": {"token": token}})
+    path = tmp_path_factory.mktemp("credential") / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    os.chmod(str(path), 0o600)
+    key_pem = base64.b64decode(inline["client-key-data"]).decode()
+    # The token, the key as injected (base64) and the key's own PEM lines (a sample long enough to be unique).
+    secrets = [token, inline["client-key-data"][:80]] + [line for line in key_pem.splitlines()[1:4]]
+    return str(path), secrets
+
+
+def run_job(template, private_dir, credential_path, extravars, clusters):
+    """The job as AWX runs it: ansible-runner in a private data dir, the survey's answers as extra variables, the
+    credential's injectors (K8S_AUTH_KUBECONFIG and meshops_kubeconfig naming the file), the template's tags;
+    one host (cluster-a). Returns (artifacts dir, seconds)."""
+    import sys
+    os.makedirs(os.path.join(private_dir, "env"))
+    os.makedirs(os.path.join(private_dir, "inventory"))
+    os.symlink(ROOT, os.path.join(private_dir, "project"))
+    hosts = {"cluster-a": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                           "meshops_lab_dir": clusters["cluster-a"].directory}}
+    with open(os.path.join(private_dir, "inventory", "hosts.yml"), "w") as handle:
+        yaml.safe_dump({"all": {"children": {"mesh_controllers": {"hosts": hosts}}}}, handle)
+    os.symlink(os.path.join(ROOT, "inventories", "lab", "group_vars"), os.path.join(private_dir, "inventory", "group_vars"))
+    with open(os.path.join(private_dir, "env", "extravars"), "w") as handle:
+        json.dump(dict(extravars, meshops_kubeconfig=credential_path), handle)
+    bin_dir = os.path.dirname(sys.executable)
+    with open(os.path.join(private_dir, "env", "envvars"), "w") as handle:
+        json.dump({"K8S_AUTH_KUBECONFIG": credential_path,
+                   "ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, "build", "collections")}, handle)
+    cmdline = []
+    if template.get("job_tags"):
+        cmdline += ["--tags", template["job_tags"]]
+    if template.get("skip_tags"):
+        cmdline += ["--skip-tags", template["skip_tags"]]
+    with open(os.path.join(private_dir, "env", "cmdline"), "w") as handle:
+        handle.write(" ".join(cmdline))
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("K8S_AUTH_", "LAB_", "ANSIBLE_")))
+    env.pop("KUBECONFIG", None)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    t0 = time.monotonic()
+    proc = subprocess.run([os.path.join(bin_dir, "ansible-runner"), "run", private_dir, "-p", template["playbook"],
+                           "--ident", "job"], env=env, capture_output=True, text=True, timeout=1800, check=False)
+    seconds = time.monotonic() - t0
+    print("ansible-runner {0}: {1:.0f}s".format(template["name"], seconds))
+    artifacts = os.path.join(private_dir, "artifacts", "job")
+    assert os.path.isdir(artifacts), proc.stdout[-3000:] + proc.stderr[-3000:]
+    return artifacts, proc, seconds
+
+
+def job_result(artifacts):
+    """(status, rc, events, stdout) of a finished job."""
+    with open(os.path.join(artifacts, "status")) as handle:
+        status = handle.read().strip()
+    with open(os.path.join(artifacts, "rc")) as handle:
+        rc = int(handle.read().strip())
+    events = []
+    for name in sorted(os.listdir(os.path.join(artifacts, "job_events"))):
+        with open(os.path.join(artifacts, "job_events", name)) as handle:
+            events.append(json.load(handle))
+    with open(os.path.join(artifacts, "stdout")) as handle:
+        stdout = handle.read()
+    return status, rc, events, stdout
+
+
+def assert_no_secret(artifacts, secrets):
+    """No secret in any event, in the job's output, or anywhere else in the artifacts."""
+    for folder, dummy, files in os.walk(artifacts):
+        for name in files:
+            with open(os.path.join(folder, name), errors="replace") as handle:
+                text = handle.read()
+            for secret in secrets:
+                assert secret not in text, "a secret of the kubeconfig is in {0}".format(os.path.join(folder, name))
+
+
+def stats_of(events):
+    stats = [e for e in events if e.get("event") == "playbook_on_stats"]
+    assert len(stats) == 1
+    return stats[0]["event_data"]
+
+
+@pytest.mark.parametrize("template", [t for t in job_templates() if t["playbook"] == "playbooks/site.yml"],
+                         ids=lambda t: t["name"])
+def test_each_job_template_runs_through_ansible_runner_with_its_survey_defaults(
+        walked, credential, clusters, tmp_path, template):
+    path, secrets = credential
+    artifacts, proc, dummy = run_job(template, str(tmp_path / "job"), path, survey_defaults(template), clusters)
+    status, rc, events, stdout = job_result(artifacts)
+    assert (status, rc) == ("successful", 0), stdout[-4000:]
+    stats = stats_of(events)
+    assert stats["ok"].get("cluster-a", 0) > 0 and not stats["failures"], stats
+    # The cluster is converged and the survey's defaults are the walkthrough's values: the job changes nothing.
+    assert not stats["changed"], stats
+    assert events[0]["event"] in ("playbook_on_start", "verbose")
+    assert_no_secret(artifacts, secrets)
+
+
+def test_the_rollback_template_rolls_the_app_back_and_a_second_run_does_nothing(walked, credential, clusters, tmp_path):
+    lab = clusters["cluster-a"]
+    chart = os.path.join(ROOT, "examples", "shop", "helm", "microservices")
+    # Revision 2: another image tag (what a bad release would be).
+    lab.run("helm", "upgrade", "microservices", chart, "-n", "microservices", "--reuse-values",
+            "--set", "global.image.tag=v1.0.1", "--wait", "--timeout", "180s", timeout=240)
+    template = [t for t in job_templates() if t["playbook"] == "playbooks/rollback.yml"][0]
+    path, secrets = credential
+    artifacts, proc, dummy = run_job(template, str(tmp_path / "rollback"), path, survey_defaults(template), clusters)
+    status, rc, events, stdout = job_result(artifacts)
+    assert (status, rc) == ("successful", 0), stdout[-4000:]
+    assert stats_of(events)["changed"].get("cluster-a") == 1
+    assert_no_secret(artifacts, secrets)
+    history = json.loads(lab.run("helm", "history", "microservices", "-n", "microservices", "-o", "json").stdout)
+    assert [(h["revision"], h["status"]) for h in history][-1] == (3, "deployed")
+    assert "Rollback to 1" in history[-1]["description"]
+    values = json.loads(lab.run("helm", "get", "values", "microservices", "-n", "microservices", "-o", "json").stdout)
+    assert values["global"]["image"]["tag"] == "v1.0.0"
+    # Rolling back to revision 1 again would change nothing: no new revision.
+    again = dict(survey_defaults(template), rollback_revision=1)
+    artifacts, proc, dummy = run_job(template, str(tmp_path / "again"), path, again, clusters)
+    status, rc, events, stdout = job_result(artifacts)
+    assert (status, rc) == ("successful", 0), stdout[-4000:]
+    assert not stats_of(events)["changed"]
+    assert "already runs the chart and values of revision 1: nothing to do" in stdout
+    history = json.loads(lab.run("helm", "history", "microservices", "-n", "microservices", "-o", "json").stdout)
+    assert len(history) == 3
