@@ -35,8 +35,8 @@ def awx_workflow_nodes(nodes, organization):
             continue
         unknown = sorted(set(node) - NODE_KEYS)
         if unknown:
-            problems.append("{0}: unknown keys {1} (allowed: {2})".format(where, ", ".join(unknown),
-                                                                         ", ".join(sorted(NODE_KEYS))))
+            allowed = ", ".join(sorted(NODE_KEYS))
+            problems.append("{0}: unknown keys {1} (allowed: {2})".format(where, ", ".join(unknown), allowed))
         for key in ("identifier", "template"):
             if not node.get(key):
                 problems.append("{0}.{1} is required".format(where, key))

@@ -79,7 +79,7 @@ def _app_line(data):
 def _objects_lines(data):
     counts, missing, mtls = [], [], None
     for result in data.get("objects") or []:
-        kind = str(result.get("item", "? ?")).split(" ")[-1]
+        kind = str(result.get("item", "? ?")).rsplit(" ", maxsplit=1)[-1]
         if result.get("failed"):
             missing.append(kind)
             continue

@@ -27,8 +27,8 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.meshops.istio.plugins.module_utils import forbidden, retry
 from ansible_collections.meshops.istio.plugins.module_utils.diff import differs
-from ansible_collections.meshops.istio.plugins.module_utils.errors import (ApiError, KindNotServed, MeshError,
-                                                                          namespace_missing, ref)
+from ansible_collections.meshops.istio.plugins.module_utils.errors import (
+    ApiError, KindNotServed, MeshError, namespace_missing, ref)
 
 FIELD_MANAGER = "meshops"
 DRY_RUN = "All"

@@ -22,7 +22,7 @@ QUESTION_KEYS = {"question_name", "question_description", "required", "type", "v
 def _choices(item):
     choices = item.get("choices")
     if isinstance(choices, str):
-        choices = [c for c in choices.split("\n")]
+        choices = choices.split("\n")
     return choices
 
 
@@ -97,8 +97,8 @@ def _value_problems(where, kind, item):
     elif kind in ("integer", "float"):
         if default not in (None, ""):
             if not _number(default) or (kind == "integer" and not isinstance(default, int)):
-                out.append("{0}: default {1!r} is not {2}".format(where, default, "an integer" if kind == "integer"
-                                                                    else "a number"))
+                wanted = "an integer" if kind == "integer" else "a number"
+                out.append("{0}: default {1!r} is not {2}".format(where, default, wanted))
             else:
                 if _number(low) and default < low:
                     out.append("{0}: default {1} is below min {2}".format(where, default, low))

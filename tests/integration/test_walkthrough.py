@@ -246,7 +246,7 @@ def credential(clusters, tmp_path_factory):
     os.chmod(str(path), 0o600)
     key_pem = base64.b64decode(inline["client-key-data"]).decode()
     # The token, the key as injected (base64) and the key's own PEM lines (a sample long enough to be unique).
-    secrets = [token, inline["client-key-data"][:80]] + [line for line in key_pem.splitlines()[1:4]]
+    secrets = [token, inline["client-key-data"][:80]] + key_pem.splitlines()[1:4]
     return str(path), secrets
 
 

@@ -27,8 +27,8 @@ def test_helm_release_differences(current, values, expect):
 
 
 def test_filters_are_registered():
-    assert set(FilterModule().filters()) == {"helm_release_differences", "helm_connection", "helm_rollback_target",
-                                            "helm_rollback_needed"}
+    assert set(FilterModule().filters()) == {
+        "helm_release_differences", "helm_connection", "helm_rollback_target", "helm_rollback_needed"}
 
 
 HISTORY = [{"revision": 1, "status": "superseded", "chart": "microservices-0.1.0"},
