@@ -320,7 +320,8 @@ def stats_of(events):
     return stats[0]["event_data"]
 
 
-@pytest.mark.parametrize("template", [t for t in job_templates() if t["playbook"] == "playbooks/site.yml"],
+# Every enabled template (a new entry in job_templates.yml is picked up), but the rollback, tested below.
+@pytest.mark.parametrize("template", [t for t in job_templates() if t["playbook"] != "playbooks/rollback.yml"],
                          ids=lambda t: t["name"])
 def test_each_job_template_runs_through_ansible_runner_with_its_survey_defaults(
         walked, credential, clusters, tmp_path, template):
@@ -330,8 +331,9 @@ def test_each_job_template_runs_through_ansible_runner_with_its_survey_defaults(
     assert (status, rc) == ("successful", 0), stdout[-4000:]
     stats = stats_of(events)
     assert stats["ok"].get("cluster-a", 0) > 0 and not stats["failures"], stats
-    # The cluster is converged and the survey's defaults are the walkthrough's values: the job changes nothing.
-    assert not stats["changed"], stats
+    # The cluster is converged and the survey's defaults are the walkthrough's values: a step changes nothing.
+    if template["playbook"] == "playbooks/site.yml":
+        assert not stats["changed"], stats
     assert events[0]["event"] in ("playbook_on_start", "verbose")
     assert_no_secret(artifacts, secrets)
 
