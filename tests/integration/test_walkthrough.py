@@ -8,7 +8,12 @@ that missed its cluster's connection options would fail instead of writing elsew
 2. the canary-cluster option: cluster a fails its first step (a bad variable for that host only), the run
    stops, and cluster b is untouched;
 3. the walkthrough's cluster steps (Istio, addons, app, security, traffic, gateway) on both clusters in one
-   play, both checked, and a rerun changing nothing on either.
+   play, both checked;
+4. AWX's way: every job template's playbook run by ansible-runner in a private data dir against cluster-a, with
+   its survey's defaults as extra variables and the kubeconfig injected as the credential type does (a file named
+   by K8S_AUTH_KUBECONFIG and meshops_kubeconfig): successful, changing nothing on the converged cluster, and no
+   secret of the kubeconfig in any event or artifact; the rollback template rolls a second Helm revision back,
+   and a second rollback to the same revision does nothing.
 
 Step 1 (compose) runs only in the check-mode test, where it only validates the compose file (no containers,
 no host ports); the real compose run is test_compose_validate's and ``make demo``'s.
@@ -156,14 +161,13 @@ def test_a_failing_canary_cluster_stops_the_run_before_the_other_is_touched(clus
 
 @pytest.fixture(scope="module")
 def walked(clusters, inventory, runner):
-    """The walkthrough's cluster steps on both clusters in one play, then again: (first, second)."""
-    first = site(runner, inventory, "--skip-tags", "compose")
-    second = site(runner, inventory, "--skip-tags", "compose") if first[0] == 0 else None
-    return first, second
+    """The walkthrough's cluster steps on both clusters in one play: (rc, stats, out, seconds). (A rerun
+    changing nothing is proven below for cluster-a by the job templates: the walkthrough's and each step's.)"""
+    return site(runner, inventory, "--skip-tags", "compose")
 
 
 def test_the_walkthrough_converges_both_clusters_in_one_play(walked):
-    (rc, stats, out, seconds), dummy = walked
+    rc, stats, out, seconds = walked
     assert rc == 0, failures(out)
     for name in ("cluster-a", "cluster-b"):
         assert stats[name]["failures"] == 0 and stats[name]["changed"] > 0, stats
@@ -196,16 +200,6 @@ def test_each_cluster_has_the_whole_walkthrough(walked, clusters, name):
     lab.kubectl("-n", "istio-system", "get", "secret", "shop-gateway-tls")
     # Each cluster's gateway certificate is its own (generated per inventory host).
     assert os.path.isfile(os.path.join(lab.directory, "gateway-pki", "ca.crt"))
-
-
-def test_a_rerun_changes_nothing_on_either_cluster(walked):
-    dummy, second = walked
-    assert second is not None, "the first run failed"
-    rc, stats, out, seconds = second
-    assert rc == 0, failures(out)
-    changed = ["{0}: {1}".format(h, t) for h in ("cluster-a", "cluster-b") for p, t, r in results(out, h)
-               if r.get("changed")]
-    assert changed == []
 
 
 # -- AWX's way: every job template's playbook through ansible-runner -------------------------------------------
