@@ -169,7 +169,7 @@ ee-context: tree
 
 # The walkthrough on the local lab: site.yml twice, the second run must change nothing.
 demo: tree
-	scripts/demo.sh
+	COLLECTIONS="$(COLLECTIONS)" scripts/demo.sh
 
 # Sequential on purpose (also under -j); stops at the first failure.
 test:

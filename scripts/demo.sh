@@ -7,7 +7,7 @@ cd "$root"
 lab/lab.sh up
 # shellcheck disable=SC1091
 source .lab/env
-export ANSIBLE_COLLECTIONS_PATH="$root/build/collections" ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-1}"
+export ANSIBLE_COLLECTIONS_PATH="${COLLECTIONS:-$root/build/collections}" ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-1}"
 playbook=(.venv/bin/ansible-playbook -i inventories/lab playbooks/site.yml)
 
 echo "==> first run"
