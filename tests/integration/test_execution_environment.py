@@ -101,7 +101,7 @@ def test_the_builder_stage_finds_the_collections_requirements(context, tmp_path)
     """The introspection the image's builder stage runs, run here on what its galaxy stage would install:
     this collection from the context's tarball and kubernetes.core (the venv's copy; Galaxy is not reachable)."""
     collections = tmp_path / "collections"
-    proc = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "--no-deps",
+    proc = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "--force",
                            "-p", str(collections), os.path.join(context, "_build", "collections", "meshops-istio.tar.gz")],
                           capture_output=True, text=True, check=False, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
