@@ -47,7 +47,7 @@ TREE := $(COLLECTIONS)/ansible_collections/meshops/istio
 # The venv's tools (ansible-test, ansible-galaxy, shellcheck, ...) come first.
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv venv-min tree unit sanity compat lint changelog-lint build-check integration molecule demo test clean
+.PHONY: help venv venv-min tree unit sanity compat lint changelog-lint build-check integration molecule demo ee-context test clean
 
 help:
 	@echo 'make test            whole suite: venv unit lab-unit sanity compat lint changelog-lint build-check integration molecule'
@@ -62,6 +62,7 @@ help:
 	@echo 'make integration     pytest tests/integration (starts the local lab)'
 	@echo 'make molecule        molecule test for every scenario (on the local lab)'
 	@echo 'make demo            the walkthrough (playbooks/site.yml) on the local lab, twice'
+	@echo 'make ee-context      the execution environment build context (ansible-builder create) in $(BUILD)/ee/context'
 	@echo 'make clean           remove $(BUILD)/ and tests/output/'
 
 # --- environment -------------------------------------------------------------
@@ -158,9 +159,17 @@ molecule: tree
 	cd "$(ROOT)" && for s in $$(ls molecule | grep -v '^resources$$'); do \
 	  echo "==> molecule test -s $$s"; "$(VENV)/bin/molecule" test -s "$$s"; done
 
+# The execution environment's build context (ansible-builder create, no container build) in
+# $(BUILD)/ee/context, with the collection's tarball; `ansible-builder build` then needs podman or docker.
+ee-context: tree
+	rm -rf "$(BUILD_DIR)/ee" && mkdir -p "$(BUILD_DIR)/ee"
+	ansible-galaxy collection build --force --output-path "$(BUILD_DIR)/ee" "$(TREE)" >/dev/null
+	mv "$(BUILD_DIR)"/ee/meshops-istio-*.tar.gz "$(BUILD_DIR)/ee/meshops-istio.tar.gz"
+	ansible-builder create -f execution-environment.yml -c "$(BUILD_DIR)/ee/context" --output-filename Containerfile
+
 # The walkthrough on the local lab: site.yml twice, the second run must change nothing.
 demo: tree
-	scripts/demo.sh
+	COLLECTIONS="$(COLLECTIONS)" scripts/demo.sh
 
 # Sequential on purpose (also under -j); stops at the first failure.
 test:

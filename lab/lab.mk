@@ -1,6 +1,11 @@
 # Local lab targets (included from the top-level Makefile). See lab/README.md.
 .PHONY: lab-build lab-up lab-down lab-reset lab-status
 
+# LAB_NAME=b: another lab (a cluster of its own, in .lab-b/, on free ports with its own pod range),
+# for example for a second cluster of the walkthrough: make lab-up LAB_NAME=b, then .lab-b/kubeconfig.
+LAB_NAME ?=
+export LAB_NAME
+
 lab-build:
 	lab/build.sh
 

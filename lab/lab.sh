@@ -16,6 +16,18 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 lab="${MESHOPS_LAB_DIR:-$root/.lab}"
+# A named lab (LAB_NAME=b: `make lab-up LAB_NAME=b`) is another cluster beside the default one, in
+# .lab-NAME/, with free ports and a pod range of its own chosen when it is first started (lab/settings.py)
+# and recorded in its settings.env, which alone decides them: the environment's LAB_* belong to the default lab.
+if [[ -n "${LAB_NAME:-}" && -z "${MESHOPS_LAB_DIR:-}" ]]; then
+  [[ "$LAB_NAME" =~ ^[a-z0-9][a-z0-9-]{0,30}$ ]] || { echo "LAB_NAME must be lower-case letters, digits and '-': $LAB_NAME" >&2; exit 2; }
+  lab="$root/.lab-$LAB_NAME"
+  while IFS= read -r var; do unset "$var"; done < <(compgen -v LAB_ | grep -Ev '^LAB_(NAME|START_TIMEOUT)$')
+  if [[ ! -f "$lab/settings.env" ]]; then
+    mkdir -p "$lab"
+    python3 "$here/settings.py" >"$lab/settings.env.new" && mv "$lab/settings.env.new" "$lab/settings.env"
+  fi
+fi
 bin="$lab/bin" pki="$lab/pki" logs="$lab/logs" run="$lab/run" data="$lab/data"
 
 # Ports: all on 127.0.0.1, away from the usual ones; override through the environment. `up` records
@@ -437,6 +449,11 @@ cmd_up() {
   # that `make test` and `make demo` work on a machine where nobody installed it by hand.
   "$here/podman.sh" setup
   "$here/build.sh"
+  # Another lab's binaries and Istio assets are the default lab's (build.sh links them there).
+  if [[ "$lab" != "$root/.lab" ]]; then
+    [[ -e "$bin" ]] || ln -sfn "$root/.lab/bin" "$bin"
+    [[ -e "$lab/istio-assets" ]] || ln -sfn "$root/.lab/istio-assets" "$lab/istio-assets"
+  fi
   pki_up
   etcd_up
   apiserver_up

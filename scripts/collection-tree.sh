@@ -7,7 +7,8 @@
 # copy of the repository's source files, and
 # BUILD_DIR/collections/ansible_collections/kubernetes as a symlink to the
 # kubernetes.* collections that the PyPI `ansible` package installed into
-# .venv, so that the dependency kubernetes.core is found next to us.
+# .venv, so that the dependency kubernetes.core is found next to us, and
+# BUILD_DIR/collections/ansible_collections/awx to awx.awx (scripts/awx-collection.sh).
 # Prints the path of the collection copy.
 #
 # Why a copy and not a symlink to the repository: ansible-test locates the
@@ -35,7 +36,7 @@ mkdir -p "$dest"
 # Directories that are not collection content (galaxy.yml build_ignore): the lab, the
 # demo app, benchmarks, molecule scenarios and tooling stay out of the copy, so sanity
 # judges what ships (plus tests/); `make lint` shellchecks their scripts.
-not_content_re='lab|examples|bench|molecule|scripts|\.ci'
+not_content_re='lab|examples|bench|molecule|scripts|\.ci|\.config'
 
 cd "$root"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
@@ -66,5 +67,10 @@ if [[ ! -d "$site_collections/kubernetes/core" ]]; then
   exit 1
 fi
 ln -sfn "$site_collections/kubernetes" "$tree/kubernetes"
+
+# awx.awx for playbooks/awx (the `ansible` package of the venv no longer ships it): kept next to the venv.
+awx_dir="$(dirname "$(dirname "$venv_python")")/awx-collections"
+VENV_PYTHON="$venv_python" "$root/scripts/awx-collection.sh" "$awx_dir"
+ln -sfn "$awx_dir/ansible_collections/awx" "$tree/awx"
 
 printf '%s\n' "$dest"

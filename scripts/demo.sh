@@ -7,7 +7,7 @@ cd "$root"
 lab/lab.sh up
 # shellcheck disable=SC1091
 source .lab/env
-export ANSIBLE_COLLECTIONS_PATH="$root/build/collections" ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-1}"
+export ANSIBLE_COLLECTIONS_PATH="${COLLECTIONS:-$root/build/collections}" ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-1}"
 playbook=(.venv/bin/ansible-playbook -i inventories/lab playbooks/site.yml)
 
 echo "==> first run"
@@ -22,3 +22,7 @@ if grep -E '^[^ ]+ +: ok=' "$log" | grep -vq 'changed=0 '; then
   exit 1
 fi
 echo "==> make demo: done; the second run changed nothing"
+# Each cluster's summary (the last play of site.yml), once more at the very end.
+echo "==> summary"
+sed -n '/TASK \[Summary of the cluster\]/,/^PLAY RECAP/p' "$log" | sed -n 's/^ *"\(.*\)",\{0,1\}$/\1/p'
+

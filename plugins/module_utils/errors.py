@@ -50,6 +50,15 @@ class ApiError(MeshError):
         self.reason = reason
 
 
+def namespace_missing(exc, obj):
+    """The namespace of ``obj`` when ``exc`` (a refused dry run of it) says only that the namespace does not
+    exist; else None."""
+    namespace = (obj.get("metadata") or {}).get("namespace")
+    if namespace and getattr(exc, "status", 0) == 404 and 'namespaces "{0}" not found'.format(namespace) in exc.msg:
+        return namespace
+    return None
+
+
 class KindNotServed(ApiError):
     """The API server does not serve a kind (its CRD is not installed)."""
 

@@ -27,7 +27,8 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.meshops.istio.plugins.module_utils import forbidden, retry
 from ansible_collections.meshops.istio.plugins.module_utils.diff import differs
-from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, KindNotServed, MeshError, ref
+from ansible_collections.meshops.istio.plugins.module_utils.errors import (
+    ApiError, KindNotServed, MeshError, namespace_missing, ref)
 
 FIELD_MANAGER = "meshops"
 DRY_RUN = "All"
@@ -225,13 +226,15 @@ class Kube:
         before anything is written. ``assume_absent`` holds keys of objects that
         cannot be dry-run yet (their namespace or CRD is created by the same
         change); they are planned as created, as given. ``live`` is the live
-        state when the caller has read it already. Returns a list of
-        :class:`Change`; raises :class:`ApiError` listing every refusal.
+        state when the caller has read it already. In check mode, an object whose
+        namespace does not exist yet (an earlier step creates it) is planned as
+        created, as given, with a warning. Returns a list of :class:`Change`;
+        raises :class:`ApiError` listing every refusal.
         """
         pending = set(assume_absent)
         if live is None:
             live = self.live_objects([o for o in objs if self.key(o) not in pending])
-        changes, refused = [], []
+        changes, refused, missing = [], [], set()
         for obj in objs:
             key = self.key(obj)
             if key in pending:
@@ -241,7 +244,11 @@ class Kube:
             try:
                 predicted = self._ssa(obj, dry_run=True, force_conflicts=force_conflicts)
             except ApiError as exc:
-                refused.append(exc)
+                if self.check_mode and namespace_missing(exc, obj):
+                    missing.add(namespace_missing(exc, obj))
+                    changes.append(Change(obj, "created", None, obj))
+                else:
+                    refused.append(exc)
                 continue
             if before is None:
                 action = "created"
@@ -250,6 +257,9 @@ class Kube:
             else:
                 action, predicted = "unchanged", before
             changes.append(Change(obj, action, before, predicted))
+        if missing:
+            self.module.warn("check mode: namespace {0} does not exist yet; its objects are reported as created "
+                             "without a server-side dry run".format(", ".join(sorted(missing))))
         if refused:
             status = refused[0].status if len({e.status for e in refused}) == 1 else 0
             raise ApiError("{0} of {1} objects would be refused by the API server; nothing was written:\n- {2}".format(

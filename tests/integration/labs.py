@@ -14,11 +14,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib.util
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,33 +27,20 @@ import pytest
 from harness import ROOT, Lab
 
 LAB_SH = os.path.join(ROOT, "lab", "lab.sh")
+
+
+def _lab_settings():
+    """lab/settings.py (free ports and pod ranges, shared with ``make lab-up LAB_NAME=...``)."""
+    spec = importlib.util.spec_from_file_location("meshops_lab_settings", os.path.join(ROOT, "lab", "settings.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SETTINGS = _lab_settings()
 # The variables lab/lab.sh reads its ports from.
-PORT_VARIABLES = (
-    "LAB_ETCD_PORT", "LAB_ETCD_PEER_PORT", "LAB_APISERVER_PORT", "LAB_CONTROLLER_MANAGER_PORT",
-    "LAB_SCHEDULER_PORT", "LAB_KWOK_PORT", "LAB_ISTIOD_WEBHOOK_PORT", "LAB_ISTIOD_GRPC_PORT",
-    "LAB_ISTIOD_SECURE_GRPC_PORT", "LAB_ISTIOD_MONITORING_PORT", "LAB_ISTIOD_HTTP_PORT",
-    "LAB_ISTIOD_CTRLZ_PORT", "LAB_PROMETHEUS_PORT",
-)
-
-
-def free_ports(count, low=21000, high=32000):
-    """``count`` distinct TCP ports free on 127.0.0.1 right now, below the kernel's ephemeral range
-    (32768-60999): a port in that range may be taken by any outgoing connection before the lab binds it."""
-    ports = []
-    candidates = list(range(low, high))
-    random.shuffle(candidates)
-    for port in candidates:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            sock.close()
-        ports.append(port)
-        if len(ports) == count:
-            return ports
-    raise AssertionError("fewer than {0} free ports between {1} and {2}".format(count, low, high))
+PORT_VARIABLES = SETTINGS.PORT_VARIABLES
+free_ports = SETTINGS.free_ports
 
 
 class ExtraLab(Lab):
@@ -64,10 +50,13 @@ class ExtraLab(Lab):
         self.name = name
         self.directory = directory
         self.ports = dict(zip(PORT_VARIABLES, free_ports(len(PORT_VARIABLES))))
+        # Pod IPs of its own: a data plane puts them on lo, which every lab of the host shares.
+        self.pod_cidr = SETTINGS.free_pod_cidr()
         # Variables of the shared lab (a sourced .lab/env) must not leak into this one.
         base = dict((k, v) for k, v in os.environ.items() if not k.startswith(("LAB_", "K8S_AUTH_")))
         base.pop("KUBECONFIG", None)
-        self.lab_env = dict(base, MESHOPS_LAB_DIR=directory, **dict((k, str(v)) for k, v in self.ports.items()))
+        self.lab_env = dict(base, MESHOPS_LAB_DIR=directory, LAB_POD_CIDR=self.pod_cidr,
+                            **dict((k, str(v)) for k, v in self.ports.items()))
         # The binaries are the shared lab's (lab/build.sh caches them); linked, not rebuilt.
         os.makedirs(directory)
         os.symlink(os.path.join(ROOT, ".lab", "bin"), os.path.join(directory, "bin"))

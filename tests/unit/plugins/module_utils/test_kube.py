@@ -235,3 +235,34 @@ def test_run_module_exits_with_runner_result(capsys):
     out = capsys.readouterr().out
     assert "s3cret-token" not in out
     assert json.loads(out)["changed"] is True
+
+
+def _namespace_gone(ns):
+    return api_error(404, "Not Found", 'namespaces "{0}" not found'.format(ns))
+
+
+def test_check_mode_plans_objects_of_a_namespace_not_created_yet_as_created_and_warns():
+    k, client, dummy = make(check_mode=True)
+    # discovery, one list (two objects in "later"), then the two dry runs fail: the namespace does not exist yet
+    client.fail(None, None, _namespace_gone("later"), _namespace_gone("later"))
+    changes = k.plan([cm(name="a", namespace="later"), cm(name="b", namespace="later")])
+    assert [(c.action, c.before) for c in changes] == [("created", None), ("created", None)]
+    assert k.module.warnings == ['check mode: namespace later does not exist yet; its objects are reported as '
+                                 'created without a server-side dry run']
+    assert [kw for m, kw in client.writes() if kw.get("dry_run") != "All"] == []
+
+
+def test_outside_check_mode_a_missing_namespace_is_refused():
+    k, client, dummy = make()
+    client.fail(None, None, _namespace_gone("later"))  # discovery, the GET of the lone object, its dry run
+    with pytest.raises(ApiError) as info:
+        k.plan([cm(name="a", namespace="later")])
+    assert 'namespaces "later" not found' in info.value.msg
+    assert client.writes() and all(kw.get("dry_run") == "All" for m, kw in client.writes())
+
+
+def test_check_mode_still_refuses_other_404s():
+    k, client, dummy = make(check_mode=True)
+    client.fail(None, None, api_error(404, "Not Found", 'namespaces "elsewhere" not found'))
+    with pytest.raises(ApiError):
+        k.plan([cm(name="a", namespace="later")])
