@@ -198,21 +198,23 @@ class Rollout:
             if m["result"] == "pass" or (m["result"] == "no_data" and conf["on_no_data"] == "skip"):
                 entry["result"] = "pass" if m["result"] == "pass" else "skipped"
                 return rollout.recorded(state, entry, self.now()), None
+            wait = conf["interval"]
             if m["result"] == "no_data" and conf["on_no_data"] == "hold":
                 deadline = deadline if deadline is not None else self.kube.clock() + conf["hold_timeout"]
-                if self.kube.clock() + conf["interval"] > deadline:
+                if self.kube.clock() >= deadline:
                     entry["reason"] += "; no data for hold_timeout ({0})".format(
                         analysis.window_text(conf["hold_timeout"]))
                     state = rollout.recorded(state, entry, self.now(), failed=True)
                     return state, "step {0}: {1}".format(i, entry["reason"])
                 state = rollout.recorded(state, entry, self.now())
+                wait = min(wait, deadline - self.kube.clock())
             else:
                 state = rollout.recorded(state, entry, self.now(), failed=True)
                 if state["failures"] > conf["failure_limit"]:
                     return state, "step {0}: {1}{2}".format(i, entry["reason"], " (fail closed: on_no_data fail)"
                                                             if m["result"] == "no_data" else "")
             self.write(state, self.http)
-            self.wait(conf["interval"])
+            self.wait(wait)
 
     def promote(self, state, reason):
         subsets = None
