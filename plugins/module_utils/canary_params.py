@@ -166,7 +166,7 @@ def validate_params(params):
     cfg.update(action=action, plan=steps, match=matches(problems, "match", params.get("match")),
                analysis=analysis(problems, params.get("analysis")),
                destination_rule=params.get("destination_rule") or params.get("virtual_service"))
-    if any(s["analysis"] for s in steps) and not params.get("prometheus_url") and action in STEPPING + ("resume",):
+    if any(s["analysis"] for s in steps) and not params.get("prometheus_url") and action not in ("abort", "promote"):
         problems.add("prometheus_url", "is needed: steps run analyses (set analysis: false on every step to "
                                        "shift without metrics)")
     problems.raise_any()
