@@ -72,7 +72,7 @@ options:
       DestinationRule before the first step (and put back as it was on rollback).
     type: dict
   canary_labels:
-    description: Pod labels of the canary subset, for example C({version: v2}); when given and the subset is missing
+    description: Pod labels of the canary subset, for example C(version=v2); when given and the subset is missing
       or differs, it is written into the DestinationRule before the first step (and removed or put back on
       rollback). They also name the release (see O(release)).
     type: dict
@@ -126,7 +126,8 @@ options:
     default: 60
   match:
     description: Istio match rules (C(HTTPMatchRequest)) of requests sent to the canary for the whole rollout,
-      for example C([{headers: {x-canary-user: "true"}}]) (a plain string is an exact match).
+      for example a header C(x-canary-user) with the value C("true") (a plain string is an exact match, or give
+      C(exact), C(prefix) or C(regex)).
     type: list
     elements: dict
     default: []
