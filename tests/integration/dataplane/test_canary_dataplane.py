@@ -7,7 +7,7 @@ steady 50 calls/s, the servers' Istio metrics scraped every second. Proves, with
   the load client's own counts follow each step's weights, the header route sends testers to the canary and stays
   ahead of the weighted route at every step, mesh_traffic rerun mid-rollout resets nothing, a rerun changes nothing;
 * a canary failing 30% is rolled back at the first analysis: 100% stable, the DestinationRule byte for byte as
-  before, the header route gone;
+  before, the header route gone (and the Prometheus bearer token given is nowhere in the result);
 * a canary without traffic fails closed (on_no_data fail), or with hold waits, then fails at its deadline;
 * Prometheus stopped mid-rollout rolls it back (the lab's Prometheus is stopped, then restarted by lab.sh up);
 * the playbook killed during a pause resumes at the recorded step when rerun, waiting only what was left.
@@ -41,6 +41,7 @@ SPEC = {
 TESTERS = {"x-canary-user": "true"}
 # Short windows for pauses of seconds (Prometheus scrapes the data plane every second).
 ANALYSIS = {"window": 3, "interval": 1, "min_requests": 5}
+TOKEN = "canary-s3cret-token"
 PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 
@@ -167,11 +168,14 @@ def test_a_canary_failing_30_percent_is_rolled_back_at_the_first_analysis(plane,
     vs_before = vs(plane)
     fault(plane, "echo-canary", 0.3)
     try:
+        # a bearer token (the lab's Prometheus ignores it) must not show anywhere in the result
         out = ansible.module(MODULE, shift(plane, steps=[{"weight": 20, "pause": 4}, {"weight": 50, "pause": 2},
-                                                         {"weight": 100, "pause": 2}], analysis=dict(ANALYSIS, window=4)))
+                                                         {"weight": 100, "pause": 2}], analysis=dict(ANALYSIS, window=4),
+                                           prometheus_bearer_token=TOKEN))
     finally:
         fault(plane, "echo-canary", 0)
     assert out.get("failed") and out["phase"] == "rolled_back", out.get("msg")
+    assert TOKEN not in json.dumps(out)
     assert [(t["step"], t["result"]) for t in out["timeline"]] == [(0, "fail")]
     rate = out["timeline"][0]["success_rate"]
     assert 0.5 <= rate <= 0.88 and "success rate" in out["msg"], out["timeline"]
