@@ -44,8 +44,8 @@ def canary_report(result):
     """Lines that tell what a canary_shift task did: the outcome, then one line per analysis."""
     if not isinstance(result, dict):
         raise AnsibleFilterError("canary_report: expects a canary_shift result, got {0!r}".format(result))
-    lines = ["{0}: {1}".format(result.get("virtual_service") or "canary", result.get("message") or result.get("msg")
-                                or result.get("phase"))]
+    outcome = result.get("message") or result.get("msg") or result.get("phase")
+    lines = ["{0}: {1}".format(result.get("virtual_service") or "canary", outcome)]
     for entry in result.get("timeline") or []:
         detail = "success {0}, p99 {1}, {2} requests".format(
             _percent(entry.get("success_rate")),

@@ -51,8 +51,8 @@ def default_route(http):
 
 
 def destinations(route):
-    return [d for d in (route or {}).get("route") or [] if isinstance(d, dict) and isinstance(d.get("destination"),
-                                                                                                dict)]
+    entries = (route or {}).get("route") or []
+    return [d for d in entries if isinstance(d, dict) and isinstance(d.get("destination"), dict)]
 
 
 def stable_destination(route, stable):
@@ -187,7 +187,7 @@ def defer_http(declared, live, state):
     live_index, live_route = find_route(live, state.get("route"))
     if live_route is None or find_route(declared, state.get("route"))[1] is None:
         return declared
-    owned = [n for n in state.get("header_routes") or []]
+    owned = list(state.get("header_routes") or [])
     live_headers = [r for r in live[:live_index] if isinstance(r, dict) and r.get("name") in owned]
     out = []
     for rule in declared:

@@ -12,8 +12,8 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.meshops.istio.plugins.modules import (canary_shift, istio_install, mesh_onboard, mesh_policy,
-                                                          mesh_traffic)
+from ansible_collections.meshops.istio.plugins.modules import (
+    canary_shift, istio_install, mesh_onboard, mesh_policy, mesh_traffic)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 

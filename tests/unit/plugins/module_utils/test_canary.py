@@ -231,8 +231,8 @@ def test_skip_promotes_on_silence_and_says_so():
 
 def test_prometheus_unreachable_rolls_back():
     with pytest.raises(MeshError) as err:
-        run(params(analysis={"on_no_data": "skip"}), cluster(), prom=Prom(error="Prometheus at http://prom:9090 "
-                                                                               "cannot be reached"))
+        run(params(analysis={"on_no_data": "skip"}), cluster(),
+            prom=Prom(error="Prometheus at http://prom:9090 cannot be reached"))
     assert err.value.result["phase"] == "rolled_back"
     assert err.value.result["timeline"][0]["reason"].startswith("Prometheus: Prometheus at http://prom:9090 cannot")
 
@@ -246,8 +246,7 @@ def test_failure_limit_tolerates_failed_measurements_and_repeats_them():
 
 def interrupted(client, clock, step, started_ago):
     """The state an interrupted run left: at ``step``, its weights written ``started_ago`` seconds ago."""
-    run(params(steps=[{"weight": 10, "pause": "manual", "analysis": False, "mirror": None}]), client,
-                     clock=clock)
+    run(params(steps=[{"weight": 10, "pause": "manual", "analysis": False, "mirror": None}]), client, clock=clock)
     state = rollout.read_state(client.vs())
     steps = params()["steps"]
     state.update(phase="progressing", step=step, steps=steps,
