@@ -64,12 +64,12 @@ class Rollout:
     def dr_name(self):
         return (self.state or {}).get("destination_rule") or self.cfg["destination_rule"]
 
-    def load_dr(self, ns=None):
+    def load_dr(self):
         if self.dr is None:
-            self.dr = self.kube.get(NETWORKING, "DestinationRule", self.dr_name(), ns or self.ns)
+            self.dr = self.kube.get(NETWORKING, "DestinationRule", self.dr_name(), self.ns)
             if self.dr is None:
                 raise InputError("DestinationRule {0}/{1} (the subsets of the rollout) does not exist; nothing was "
-                                 "written".format(ns or self.ns, self.dr_name()))
+                                 "written".format(self.ns, self.dr_name()))
         return self.dr
 
     def subsets(self):

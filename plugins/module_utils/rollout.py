@@ -30,7 +30,8 @@ Fields the writer adds beyond these (readers need not know them):
   rollout changed them (restored on rollback), or null;
 * ``finalized`` (promotion moved the stable subset's labels to the canary's), ``reason`` (why it ended),
   ``resumes`` (``{"at", "step"}`` of every run that resumed it) and ``steps[].pause`` ``"manual"`` (the
-  rollout waits in phase ``paused`` for ``action: resume`` or ``promote``).
+  rollout waits in phase ``paused`` for ``action: resume`` or ``promote``; ``approved`` is the step index a
+  resume approved, so a run interrupted after it does not pause there again).
 
 Steps' pauses are seconds. A rollout in phase progressing, paused or promoted *governs* (:func:`governs`) the
 weighted route's routing fields, its header routes and the stable and canary subsets: mesh_traffic keeps those
