@@ -8,8 +8,8 @@ canary in --steps equal steps of --pause seconds each:
   analysis   every step analysed on the lab's Prometheus (3 PromQL queries per step, all passing)
   no-analysis the same steps without analysis (the writes and pauses alone)
 
-For each it prints the configured time (the pauses; a passing analysis is one measurement, so the analyses add no
-configured time), the module's own time (duration_s: from its start to its return), the whole ansible-playbook
+For each it prints the configured time (the pauses, plus an interval for every measurement that was repeated: a
+passing analysis is one measurement, so passing analyses add no configured time), the module's own time (duration_s: from its start to its return), the whole ansible-playbook
 run, and the overheads over the configured time; then a rerun of the promoted release (it must change nothing).
 The data plane is stopped and its namespace removed at the end (unless --keep).
 
@@ -81,7 +81,7 @@ def main():
 
     env = ansible_env()
     env["ANSIBLE_DEPRECATION_WARNINGS"] = "False"
-    ns = "bench-canary-{0}".format(uuid.uuid4().hex[:6])
+    ns = "bcn-{0}".format(uuid.uuid4().hex[:6])  # short: the agents' unix socket paths have a limit
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(SPEC, handle)
     run(env, LAB_SH, "dataplane", "up", ns, "--spec", handle.name)
@@ -103,16 +103,21 @@ def main():
             if again["changed"]:
                 sys.exit("{0}: the rerun of the promoted release changed something".format(variant))
             calls = result["api_calls"]
-            rows.append((variant, opts.steps * opts.pause, result["duration_s"], wall, again_wall,
-                         sum(v for k, v in calls.items() if k != "discovery"), len(result["timeline"])))
+            # a measurement that failed or had no data is repeated after the interval: configured time too
+            repeats = max(0, len(result["timeline"]) - opts.steps) if variant == "analysis" else 0
+            rows.append((variant, opts.steps * opts.pause + repeats * 1.0, result["duration_s"], wall, again_wall,
+                         sum(v for k, v in calls.items() if k != "discovery"), result["timeline"]))
         print("{0} steps of {1:g} s ({2}), data plane at 50 calls/s".format(
             opts.steps, opts.pause, "/".join(str(w) for w in weights)))
         print("{0:<13}{1:>12}{2:>12}{3:>10}{4:>12}{5:>10}{6:>11}{7:>10}".format(
             "", "configured", "module (s)", "over", "playbook", "over", "rerun (s)", "API calls"))
-        for variant, configured, module, wall, again_wall, calls, analyses in rows:
+        for variant, configured, module, wall, again_wall, calls, timeline in rows:
             print("{0:<13}{1:>12.1f}{2:>12.2f}{3:>9.1f}%{4:>12.2f}{5:>9.1f}%{6:>11.2f}{7:>10}".format(
                 variant, configured, module, 100.0 * (module - configured) / configured, wall,
                 100.0 * (wall - configured) / configured, again_wall, calls))
+        for entry in rows[0][6]:
+            print("  analysis of step {step} at {at}: {result} ({requests} requests, success {success_rate}, "
+                  "p99 {p99_ms} ms){0}".format(" " + entry["reason"] if entry.get("reason") else "", **entry))
     finally:
         if not opts.keep:
             subprocess.run([LAB_SH, "dataplane", "down", ns], env=env, capture_output=True, check=False)
