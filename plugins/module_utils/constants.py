@@ -68,3 +68,6 @@ RATE_LIMIT_CONTEXTS = ("SIDECAR_INBOUND", "GATEWAY")
 CANARY_ANNOTATION = "meshops.istio/canary"
 CANARY_PHASES = ("progressing", "paused", "promoted", "rolled_back", "aborted")
 ANALYSIS_RESULTS = ("pass", "fail", "no_data", "skipped")
+# canary_shift's actions (the first is the default) and what an analysis without data means.
+CANARY_ACTIONS = ("run", "status", "promote", "abort", "resume", "retry")
+NO_DATA_POLICIES = ("fail", "hold", "skip")

@@ -83,8 +83,11 @@ class Kube:
 
     ``client`` (a ``kubernetes.dynamic.DynamicClient``) may be injected by tests;
     otherwise it is kubernetes.core's client, built from the module's
-    connection options on first use.
+    connection options on first use. ``field_manager`` names the server-side apply field manager of
+    every write (``meshops``; a runner whose writes must not take over another runner's fields sets its own).
     """
+
+    field_manager = FIELD_MANAGER
 
     def __init__(self, module, client=None, sleep=time.sleep, clock=time.monotonic):
         self.module = module
@@ -204,7 +207,7 @@ class Kube:
         res = self.resource(api_version, kind)
         params = dict(body=obj, name=meta.get("name"),
                       namespace=meta.get("namespace") if res.namespaced else None,
-                      field_manager=FIELD_MANAGER, force_conflicts=force_conflicts or None)
+                      field_manager=self.field_manager, force_conflicts=force_conflicts or None)
         if dry_run or self.check_mode:
             params["dry_run"] = DRY_RUN
         verb = "apply_dry_run" if "dry_run" in params else "apply"
@@ -320,7 +323,7 @@ class Kube:
         apply cannot do for a field another manager set). Dry run when asked and in check mode."""
         res = self.resource(api_version, kind)
         params = dict(body=body, name=name, namespace=namespace if res.namespaced else None,
-                      content_type=content_type, field_manager=FIELD_MANAGER)
+                      content_type=content_type, field_manager=self.field_manager)
         if dry_run or self.check_mode:
             params["dry_run"] = DRY_RUN
         verb = "patch_dry_run" if "dry_run" in params else "patch"

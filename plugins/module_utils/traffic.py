@@ -12,13 +12,19 @@
    object dry-run on the server, istiod's webhook included); then :meth:`kube.Kube.commit`.
 4. Prune: objects of this owner's label (one list per kind) that the set no longer declares are deleted,
    routes before the rules and hosts they use; ``prune: false`` keeps them.
+
+A canary rollout (canary_shift) that is progressing, paused or promoted governs its weighted route's
+destinations and mirror, its header routes and its stable and canary subsets (:func:`rollout.governs`): those
+are kept as they are live (:func:`shift.defer_http`, :func:`shift.defer_subsets`), and the objects are applied
+with ``force_conflicts`` (canary_shift's field manager co-owns them), so rerunning this never resets a canary.
+The VirtualServices are read with one list per namespace of the declared rules and routes, for their states.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshops.istio.plugins.module_utils import ratelimit, routing, validate
+from ansible_collections.meshops.istio.plugins.module_utils import ratelimit, rollout, routing, shift, validate
 from ansible_collections.meshops.istio.plugins.module_utils.constants import OWNER_LABEL
 from ansible_collections.meshops.istio.plugins.module_utils.kube import Change
 from ansible_collections.meshops.istio.plugins.module_utils.module import record, result
@@ -137,14 +143,58 @@ def stale(kube, params, objs):
     return out
 
 
+def live_objects(kube, objs):
+    """Live copies of ``objs`` by key: the VirtualServices of every namespace with a declared rule or route (one
+    list each: their rollout states), the rest as :meth:`kube.Kube.live_objects` reads them."""
+    live = kube.live_objects([o for o in objs if o["kind"] != "VirtualService"])
+    for ns in sorted(set(o["metadata"]["namespace"] for o in objs if o["kind"] in ("VirtualService",
+                                                                                   "DestinationRule"))):
+        for item in kube.list(routing.API_VERSION, "VirtualService", namespace=ns):
+            live[kube.key(item)] = item
+    return live
+
+
+def defer_to_rollouts(kube, objs, live):
+    """``objs`` with what governing canary rollouts own taken from the live objects; returns (objs, their keys)."""
+    governing = {}
+    for key, item in live.items():
+        state = rollout.read_state(item) if key[1] == "VirtualService" else None
+        if rollout.governs(state):
+            governing[key] = state
+            governing[(key[0], "DestinationRule", state.get("destination_rule_namespace") or key[2],
+                       state.get("destination_rule"))] = state
+    out, deferred = [], set()
+    for obj in objs:
+        key = kube.key(obj)
+        state, have = governing.get(key), live.get(key)
+        if state is not None and have is not None:
+            obj = dict(obj, spec=dict(obj["spec"]))
+            spec, live_spec = obj["spec"], have.get("spec") or {}
+            if obj["kind"] == "VirtualService" and isinstance(spec.get("http"), list):
+                spec["http"] = shift.defer_http(spec["http"], live_spec.get("http") or [], state)
+            elif obj["kind"] == "DestinationRule":
+                spec["subsets"] = shift.defer_subsets(spec.get("subsets"), live_spec.get("subsets"), state)
+            deferred.add(key)
+        out.append(obj)
+    return out, deferred
+
+
 def run(module, kube):
     params = module.params
     refs = validate_params(params)
     check_cluster(module, kube, params, refs)
     objs = build(params)
-    changes = kube.plan(objs)
+    live = live_objects(kube, objs)
+    objs, deferred = defer_to_rollouts(kube, objs, live)
+    planned = dict((kube.key(c.obj), (c, False)) for c in kube.plan(
+        [o for o in objs if kube.key(o) not in deferred], live=live))
+    planned.update((kube.key(c.obj), (c, True)) for c in kube.plan(
+        [o for o in objs if kube.key(o) in deferred], force_conflicts=True, live=live))
     doomed = stale(kube, params, objs) if params.get("prune", True) else []
-    changes = kube.commit(changes)
+    changes = []
+    for obj in objs:
+        change, force = planned[kube.key(obj)]
+        changes.extend(kube.commit([change], force_conflicts=force))
     for obj, before in doomed:
         if kube.delete(obj):
             changes.append(Change(obj, "deleted", before, None))

@@ -32,6 +32,11 @@ description:
     written unless the server accepts all of them, and nothing when nothing would change.
   - Every object is labelled C(meshops.istio/owner=<owner>). Objects with this label that the set no longer
     declares are deleted (one list per kind, across namespaces), unless O(prune=false).
+  - While a canary rollout of M(meshops.istio.canary_shift) is progressing, paused or promoted on a VirtualService
+    (annotation C(meshops.istio/canary)), the rollout's weighted route keeps its live destinations and mirror, the
+    rollout's header routes stay ahead of it, and the DestinationRule keeps the rollout's stable and canary subsets
+    as they are live; those objects are applied taking over canary_shift's fields (C(force_conflicts)). So a rerun
+    never resets a canary; everything else of them is the declaration's.
 options:
   owner:
     description: Who owns the set; the value of the C(meshops.istio/owner) label. Two calls with different owners

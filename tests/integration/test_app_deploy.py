@@ -96,7 +96,7 @@ def test_deploy_injects_every_pod_and_a_rerun_makes_no_revision(lab, ansible, na
         assert pod["metadata"]["annotations"].get("sidecar.istio.io/status"), "not injected by istiod"
         assert ready(pod), pod["metadata"]["name"]
     rel = release(lab, ns)["microservices"]
-    assert (rel["revision"], rel["status"], rel["chart"]) == ("1", "deployed", "microservices-0.1.0")
+    assert (rel["revision"], rel["status"], rel["chart"]) == ("1", "deployed", "microservices-0.2.0")
 
     # Unchanged chart and values: nothing changes, no Helm revision.
     rc, stats, out = ansible.playbook(playbook, deploy_vars(lab, ns, password))

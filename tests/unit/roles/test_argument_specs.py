@@ -12,7 +12,8 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.meshops.istio.plugins.modules import istio_install, mesh_onboard, mesh_policy, mesh_traffic
+from ansible_collections.meshops.istio.plugins.modules import (
+    canary_shift, istio_install, mesh_onboard, mesh_policy, mesh_traffic)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -28,10 +29,11 @@ MIRRORS = {
     ("mesh_security", "mesh_security_service_entries.location"): (mesh_policy, "service_entries.location"),
     ("mesh_security", "mesh_security_service_entries.resolution"): (mesh_policy, "service_entries.resolution"),
     ("mesh_traffic", "mesh_traffic_rate_limits.context"): (mesh_traffic, "rate_limits.context"),
+    ("canary", "canary_action"): (canary_shift, "action"),
 }
 # Choices that belong to the role alone (no module takes them).
 OWN = {("addons", "addons_state"), ("addons", "addons_components"), ("compose_validate", "compose_validate_engine"),
-       ("compose_validate", "compose_validate_smoke_requests.body_format")}
+       ("compose_validate", "compose_validate_smoke_requests.body_format"), ("canary", "canary_service")}
 
 
 def role_choices():

@@ -20,7 +20,8 @@ LAYERS = {
     "constants": 0, "errors": 0, "retry": 0, "diff": 0,
     "forbidden": 0, "kube": 1, "waiter": 1, "validate": 1, "prometheus": 1,
     "workloads": 2, "render": 2, "mesh": 3, "security": 4, "module": 4, "routing": 4, "ratelimit": 4, "rollout": 2,
-    "install": 9, "onboard": 9, "policy": 9, "pod_info": 9, "traffic": 9,
+    "shift": 3, "analysis": 2, "canary_params": 3, "canary_target": 5,
+    "install": 9, "onboard": 9, "policy": 9, "pod_info": 9, "traffic": 9, "canary": 9,
 }
 RUNNERS = {name for name, layer in LAYERS.items() if layer == 9}
 
