@@ -39,8 +39,8 @@ def validate_params(params):
         if name in PROTECTED_NAMESPACES:
             problems.add("namespaces[{0}]".format(i), "{0} is a system namespace and is never onboarded (system "
                                                       "namespaces: {1})".format(name, ", ".join(PROTECTED_NAMESPACES)))
-    for field in ("max_concurrent_restarts", "wait_timeout"):
-        validate.positive_int(problems, field, params.get(field))
+    validate.positive_int(problems, "max_concurrent_restarts", params.get("max_concurrent_restarts"))
+    validate.timeout(problems, "wait_timeout", params.get("wait_timeout"))
     problems.raise_any()
     validate.revision(params.get("revision") or "")
 

@@ -23,8 +23,8 @@ from ansible_collections.meshops.istio.plugins.module_utils.constants import (
 DR_KEYS = ("host", "trafficPolicy", "subsets", "exportTo", "workloadSelector")
 POLICY_KEYS = ("loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings", "tunnel",
                "proxyProtocol", "retryBudget")
-TCP_POOL = {"numbers": ("maxConnections",), "durations": ("connectTimeout", "maxConnectionDuration", "idleTimeout"),
-            "other": ("tcpKeepalive",)}
+TCP_POOL = {"numbers": ("maxConnections",), "durations": ("connectTimeout", "maxConnectionDuration"),
+            "zero_durations": ("idleTimeout",), "other": ("tcpKeepalive",)}
 HTTP_POOL = {"numbers": ("http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection", "maxRetries",
                          "maxConcurrentStreams"), "durations": ("idleTimeout",),
              "other": ("h2UpgradePolicy", "useClientProtocol")}
@@ -94,9 +94,9 @@ def _fields(problems, path, value, spec, keys=None):
     for key in spec.get("percents", ()):
         if key in value:
             v.number(problems, v.join(path, key), value[key], 0, 100)
-    for key in spec.get("durations", ()):
+    for key in spec.get("durations", ()) + spec.get("zero_durations", ()):
         if key in value:
-            v.duration(problems, v.join(path, key), value[key])
+            v.duration(problems, v.join(path, key), value[key], allow_zero=key in spec.get("zero_durations", ()))
 
 
 def traffic_policy(problems, path, policy, port_level=False):
