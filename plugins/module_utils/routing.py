@@ -302,3 +302,21 @@ KINDS = (
     ("sidecars", "Sidecar", sidecar),
 )
 API_VERSION = NETWORKING
+
+
+def declaration(problems, params, kinds=KINDS):
+    """A declared set (``owner`` and a list per option of ``kinds``: option, kind, validator) checked on the
+    options alone, every problem into ``problems``; returns the :class:`References` left to the cluster. What
+    mesh_traffic checks first, and what a role checks before its first write."""
+    refs = References()
+    owner = params.get("owner")
+    if not isinstance(owner, str) or not owner or len(owner) > 63 or not v.LABEL_VALUE_RE.match(owner):
+        problems.add("owner", "{0!r} is not a valid label value (letters, digits, '-', '_' and '.', starting and "
+                              "ending with a letter or digit, at most 63 characters)".format(owner))
+    seen = {}
+    for field, kind, check in kinds:
+        for i, item in enumerate(params.get(field) or []):
+            path = "{0}[{1}]".format(field, i)
+            if v.named_item(problems, path, item, kind, seen):
+                check(problems, path, item, refs)
+    return refs
