@@ -200,7 +200,9 @@ class Onboarding:
         def unsettled(ns):
             return [w for w in ns.workloads.values() if w.state != wl.FAILED and wl.problem(w, self.want)]
 
-        pending = [ns for ns in self.scope if ns.touched or unsettled(ns)]
+        # A namespace this run created holds nothing to verify (and an identity that may create namespaces need
+        # not read pods in them).
+        pending = [ns for ns in self.scope if not ns.new and (ns.touched or unsettled(ns))]
         fresh = [any(ns.touched for ns in pending)]
 
         def settled():

@@ -18,7 +18,7 @@ PLAY = """
 @pytest.mark.parametrize("role,variables,expect", [
     ("istio", {"istio_method": "kubectl"}, ["istio_method", "istioctl, helm"]),
     ("istio", {"istio_injection_namespaces": {"shop": True}}, ["istio_injection_namespaces", "list"]),
-    ("istio", {"istio_tracing_sampling": 150}, ["istio_tracing_sampling must be a percentage from 0.0 to 100.0"]),
+    ("istio", {"istio_tracing_sampling": 150}, ["istio_tracing_sampling: must be a percentage from 0.0 to 100.0"]),
     ("addons", {"addons_components": ["prometheus", "splunk"]}, ["addons_components", "splunk"]),
 ])
 def test_bad_role_variables_fail_before_any_change(ansible, tmp_path, role, variables, expect):
