@@ -238,4 +238,3 @@ def check_operator(problems, path, value, revision=""):
         problems.add(join(spath, "revision"), "{0!r} differs from revision {1!r}: set revision instead (the "
                                               "module finds, prunes and waits for the install by it)".format(
                                                   spec["revision"], revision))
-

@@ -46,27 +46,27 @@ message EgressConfig { google.protobuf.BoolValue enabled = 1; }
 
 GO = '''
 type IstioOperatorSpec struct {
-	// Profile
-	Profile string `json:"profile,omitempty"`
-	Components *IstioComponentSpec `json:"components,omitempty"`
-	Values json.RawMessage `json:"values,omitempty"`
-	Raw map[string]any `json:"-"`
+    // Profile
+    Profile string `json:"profile,omitempty"`
+    Components *IstioComponentSpec `json:"components,omitempty"`
+    Values json.RawMessage `json:"values,omitempty"`
+    Raw map[string]any `json:"-"`
 }
 
 type IstioComponentSpec struct {
-	Gateways []GatewayComponentSpec `json:"ingressGateways,omitempty"`
+    Gateways []GatewayComponentSpec `json:"ingressGateways,omitempty"`
 }
 
 type ComponentSpec struct {
-	Enabled *BoolValue `json:"enabled,omitempty"`
-	Kubernetes *corev1.ResourceRequirements `json:"k8s,omitempty"`
+    Enabled *BoolValue `json:"enabled,omitempty"`
+    Kubernetes *corev1.ResourceRequirements `json:"k8s,omitempty"`
 }
 
 type GatewayComponentSpec struct {
-	ComponentSpec
-	Label map[string]string `json:"label,omitempty"`
+    ComponentSpec
+    Label map[string]string `json:"label,omitempty"`
 }
-'''
+'''.replace("    ", "\t")  # Go's indentation
 
 
 def parsed():

@@ -74,16 +74,25 @@ BASES = {
 }
 MISSING_KUBECONFIG = "/nonexistent/corpus.kubeconfig"
 KUBECONFIG_TEXT = "/nonexistent/corpus.kubeconfig does not exist (option kubeconfig)"
-POLICY = [{"name": "web", "namespace": "{ns}", "rules": [{"from": [{"namespaces": ["{ns}"]}]}]}]
 
 
 def authz(rule):
     return {"authorization_policies": [{"name": "web", "namespace": "{ns}", "rules": [rule]}]}
 
 
+FORM_TYPO = authz({"form": [{"namespaces": ["{ns}"]}]})
+
+
 def jwt(rule):
     return {"request_authentications": [{"name": "jwt", "namespace": "{ns}", "selector": {"app": "web"},
                                          "jwt_rules": [dict({"issuer": "https://issuer.example.com"}, **rule)]}]}
+
+
+def dr(policy):
+    return {"name": "web", "namespace": "{ns}", "spec": {"host": "web", "trafficPolicy": policy}}
+
+
+TWO_PROVIDERS = {"name": "x", "zipkin": {"service": "z", "port": 9411}, "opentelemetry": {"service": "o", "port": 4317}}
 
 
 def vs(http):
@@ -104,8 +113,7 @@ CASES = [
          "mesh_config.outboundTrafficPolicy.mode", "'REGISTRY' is not one of REGISTRY_ONLY, ALLOW_ANY"),
     case("meshops.istio.istio_install", {"mesh_config": {"defaultConfig": {"drainDuration": "45"}}},
          "mesh_config.defaultConfig.drainDuration", "must be a duration such as 10s"),
-    case("meshops.istio.istio_install", {"mesh_config": {"extensionProviders": [
-        {"name": "x", "zipkin": {"service": "z", "port": 9411}, "opentelemetry": {"service": "o", "port": 4317}}]}},
+    case("meshops.istio.istio_install", {"mesh_config": {"extensionProviders": [TWO_PROVIDERS]}},
          "mesh_config.extensionProviders[0].opentelemetry", "only one of the provider fields may be set"),
     case("meshops.istio.istio_install", {"wait_timeout": -1},
          "wait_timeout", "must be a positive whole number of seconds (1 or more), not -1"),
@@ -139,7 +147,7 @@ CASES = [
     case("meshops.istio.mesh_onboard", {"mtls_mode": "LOOSE"}, "mtls_mode", "PERMISSIVE, STRICT"),
     case("meshops.istio.mesh_onboard", {"kubeconfig": MISSING_KUBECONFIG}, "kubeconfig", KUBECONFIG_TEXT),
     # -- mesh_policy: nested keys, JWT, principals, ports ---------------------------------------------------------
-    case("meshops.istio.mesh_policy", authz({"form": [{"namespaces": ["{ns}"]}]}),
+    case("meshops.istio.mesh_policy", FORM_TYPO,
          "authorization_policies[0].rules[0].form", "unknown key 'form'"),
     case("meshops.istio.mesh_policy", authz({"to": [{"method": ["GET"], "paths": ["/admin"]}]}),
          "authorization_policies[0].rules[0].to[0].method", "unknown key 'method'"),
@@ -162,8 +170,7 @@ CASES = [
          "peer_authentications[0].namespace", "'Shop' is not a valid namespace"),
     case("meshops.istio.mesh_policy", {"kubeconfig": MISSING_KUBECONFIG}, "kubeconfig", KUBECONFIG_TEXT),
     # -- mesh_traffic -----------------------------------------------------------------------------------------
-    case("meshops.istio.mesh_traffic", {"destination_rules": [{"name": "web", "namespace": "{ns}", "spec": {
-        "host": "web", "trafficPolicy": {"outlierDetecton": {}}}}]},
+    case("meshops.istio.mesh_traffic", {"destination_rules": [dr({"outlierDetecton": {}})]},
          "destination_rules[0].spec.trafficPolicy.outlierDetecton", "unknown key"),
     case("meshops.istio.mesh_traffic", vs({"route": [{"destination": {"host": "web"}}], "timeout": "0s"}),
          "virtual_services[0].spec.http[0].timeout", "'0s' is not a positive duration"),
@@ -225,8 +232,7 @@ CASES = [
     case("role:addons", {"addons_components": ["splunk"]}, "addons_components", "splunk"),
     # -- role mesh_security -------------------------------------------------------------------------------------
     case("role:mesh_security", {"mesh_security_mtls_mode": "STRICTER"}, "mesh_security_mtls_mode", "STRICT"),
-    case("role:mesh_security", {"mesh_security_authorization_policies": [
-        {"name": "web", "namespace": "{ns}", "rules": [{"form": [{"namespaces": ["{ns}"]}]}]}]},
+    case("role:mesh_security", {"mesh_security_authorization_policies": FORM_TYPO["authorization_policies"]},
          "authorization_policies[0].rules[0].form", "unknown key 'form'"),
     case("role:mesh_security", {"mesh_security_request_authentications": [
         {"name": "jwt", "namespace": "{ns}", "selector": {"app": "web"},
@@ -238,8 +244,7 @@ CASES = [
     case("role:mesh_traffic", {"mesh_traffic_rate_limits": [{"name": "rl", "namespace": "{ns}", "max_tokens": 5,
                                                              "fill_interval": "0s"}]},
          "rate_limits[0].fill_interval", "'0s' is not a positive duration"),
-    case("role:mesh_traffic", {"mesh_traffic_destination_rules": [{"name": "web", "namespace": "{ns}", "spec": {
-        "host": "web", "trafficPolicy": {"connectionPool": {"tcp": {"maxConnections": -1}}}}}]},
+    case("role:mesh_traffic", {"mesh_traffic_destination_rules": [dr({"connectionPool": {"tcp": {"maxConnections": -1}}})]},
          "destination_rules[0].spec.trafficPolicy.connectionPool.tcp.maxConnections", "from 0"),
     # -- role mesh_gateway: everything before the TLS Secret is written ----------------------------------------
     case("role:mesh_gateway", {"mesh_gateway_hosts": ["bad host"]}, "mesh_gateway_hosts[0]", "is not a DNS name"),
@@ -409,8 +414,8 @@ def in_process(lab, ansible, monkeypatch):
         monkeypatch.setenv(key, lab.env[key])
 
 
-def test_every_bad_input_fails_naming_the_field_and_the_cluster_is_unchanged(lab, ansible, namespace, corpus_dir,
-                                                                           lab_istio_values, in_process):
+def test_every_bad_input_fails_naming_the_field_and_the_cluster_is_unchanged(
+        lab, ansible, namespace, corpus_dir, lab_istio_values, in_process):
     ns = namespace("corpus")
     lab.kubectl("create", "deployment", "web", "--image=example.invalid/web:1", "-n", ns)
     subs = {"ns": ns, "tmp": str(corpus_dir), "values": lab_istio_values}
@@ -441,8 +446,8 @@ def test_every_bad_input_fails_naming_the_field_and_the_cluster_is_unchanged(lab
         if got is None or not got["failed"]:
             problems.append("case {0} ({1} {2}): did not fail".format(i, row.target, field))
         elif field not in got["msg"] or expect not in got["msg"]:
-            problems.append("case {0} ({1}): expected {2!r} and {3!r} in: {4}".format(i, row.target, field, expect,
-                                                                                       got["msg"]))
+            problems.append("case {0} ({1}): expected {2!r} and {3!r} in: {4}".format(
+                i, row.target, field, expect, got["msg"]))
         elif got["changed"]:
             problems.append("case {0} ({1} {2}): reported a change".format(i, row.target, field))
     assert problems == []
