@@ -37,8 +37,14 @@ def api_transient(result):
     status = result.get("status")
     if isinstance(status, int) and status > 0:
         return retry.is_transient_message("", status)
-    text = " ".join(str(result.get(k) or "") for k in ("msg", "error", "reason", "exception"))
-    return retry.is_transient_message(text)
+    text = " ".join(str(result.get(k) or "") for k in ("msg", "error", "reason"))
+    if not text.strip() and result.get("exception"):
+        # kubernetes.core raises (instead of failing with a message) when it cannot reach the API server while it
+        # sets up its client, and ansible-core >= 2.19 hands ``until`` only the exception's presence, its message
+        # coming later: such a crash counts as transient, so it is retried within the budget (a crash of another
+        # kind then fails with its message once the budget is spent).
+        return True
+    return retry.is_transient_message(text + " " + str(result.get("exception") or ""))
 
 
 def api_retries(delay, budget=None):

@@ -195,6 +195,8 @@ CASES = [
     case("role:istio", {"istio_wait_timeout": -1}, "istio_wait_timeout", "must be a positive whole number"),
     case("role:istio", {"istio_tracing_sampling": 150}, "istio_tracing_sampling", "must be a percentage"),
     case("role:istio", {"istio_method": "kubectl"}, "istio_method", "istioctl, helm"),
+    case("role:istio", {"istio_injection_namespaces": {"shop": True}}, "istio_injection_namespaces",
+         "is of type dict"),
     case("role:istio", {"istio_mesh_config": {"enableTracin": True}},
          "mesh_config.enableTracin", "did you mean enableTracing?"),
     # -- role app_deploy: everything before the namespace is created -------------------------------------------

@@ -100,3 +100,11 @@ def test_api_failure_of_a_loop_names_each_failed_item():
 ])
 def test_api_failure_leaves_other_messages_as_they_are(result):
     assert f.api_failure(result) == (result["msg"] if isinstance(result, dict) else result)
+
+
+def test_a_module_crash_without_a_message_counts_as_transient():
+    # What `until` sees of kubernetes.core.k8s raising on a refused connection under ansible-core 2.21: the
+    # exception's presence, no message yet.
+    crashed = {"changed": False, "failed": True, "exception": "(traceback unavailable)", "attempts": 1}
+    assert f.api_transient(crashed) is True
+    assert f.api_transient(dict(crashed, msg="Failed to load resource definition: no such file")) is False
