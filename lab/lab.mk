@@ -36,7 +36,13 @@ lab-dataplane-down:
 lab-dataplane-status:
 	lab/lab.sh dataplane status
 
-# Unit tests of the lab's own programs (the data plane's Go workloads).
+# Unit tests of the lab's own programs (the data plane's Go workloads), and the check that the committed
+# schema of Istio's MeshConfig and values (plugins/module_utils/istio_api.py) is what scripts/istio-schema.py
+# makes from the pinned Istio's sources (downloaded into the Go module cache if the lab build has not yet),
+# and the generator's own tests.
 .PHONY: lab-unit
 lab-unit:
 	cd lab/go/dataplane && GOTOOLCHAIN=local go vet ./... && GOTOOLCHAIN=local go test ./...
+	cd lab/go/istio && GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download istio.io/api istio.io/istio
+	python3 scripts/istio-schema.py --check
+	.venv/bin/pytest -q -p no:cacheprovider scripts/tests

@@ -33,6 +33,9 @@ notes:
   - C(changed) is true when a write was sent (in check mode, would be); server-managed fields (resourceVersion,
     generation, managedFields, timestamps, status) are ignored when comparing before and after, so a second run
     with the same input writes nothing.
+  - O(kubeconfig) given as a path is logged as given (a missing file fails naming the option and the path); given
+    inline as a dict, its credentials (tokens, keys, passwords, OIDC and exec-plugin secrets) are masked in the logged
+    invocation, the returned C(invocation) and every message.
   - Every module returns C(objects) (kind, apiVersion, namespace, name and action of each object it changed) and
     C(api_calls) (the Kubernetes API requests made, by verb); an HTTP 403 says that the credentials lack an RBAC
     permission and whether anything was written.
@@ -60,7 +63,7 @@ attributes:
     WAIT = r"""
 options:
   wait_timeout:
-    description: Seconds to wait for what the module waits for (rollouts, CRDs, readiness).
+    description: Seconds to wait for what the module waits for (rollouts, CRDs, readiness); a whole number, 1 or more.
     type: int
     default: 300
 """

@@ -8,8 +8,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import json
 import re
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - ansible-core requires PyYAML
+    yaml = None
 
 SECRET_NAME = re.compile(r"(?i)pass|secret|token|key|credential")
 URL_PASSWORD = re.compile(r"://[^:/@\s]+:([^@\s]+)@")
@@ -95,6 +101,31 @@ def compose_problems(services):
     return out
 
 
+def compose_file_problems(results):
+    """What is wrong with the compose files, from ``ansible.builtin.slurp`` results (a loop over the files): a
+    file that cannot be read, named with its path and the reason; YAML that does not parse, with the line and
+    column of the error; a top level that is not a mapping. Empty when all are readable compose YAML."""
+    out = []
+    for i, result in enumerate(results or []):
+        path = result.get("item") or result.get("source") or "?"
+        where = "compose_validate_files[{0}]: {1}".format(i, path)
+        if result.get("content") is None:
+            out.append("{0}: cannot be read: {1}".format(where, result.get("msg") or "unknown error"))
+            continue
+        try:
+            doc = yaml.safe_load(base64.b64decode(result["content"]).decode("utf-8", "replace"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = " at line {0}, column {1}".format(mark.line + 1, mark.column + 1) if mark is not None else ""
+            problem = " ".join(str(p) for p in (getattr(exc, "context", None), getattr(exc, "problem", None)) if p)
+            out.append("{0}: not valid YAML{1}: {2}".format(where, at, problem or str(exc).splitlines()[0]))
+            continue
+        if not isinstance(doc, dict):
+            out.append("{0}: not a compose file (its top level is {1}, not a mapping of services, networks, "
+                       "volumes...)".format(where, "empty" if doc is None else type(doc).__name__))
+    return out
+
+
 def compose_mask(text, secrets=()):
     """``text`` with the secrets, passwords in URLs and terminal colours taken out."""
     text = str(text)
@@ -160,4 +191,4 @@ class FilterModule(object):
     def filters(self):
         return dict((f.__name__, f) for f in (
             compose_ps, compose_states, compose_names, compose_failed_services, compose_secrets, compose_problems,
-            compose_mask, compose_report, smoke_request, smoke_values))
+            compose_file_problems, compose_mask, compose_report, smoke_request, smoke_values))

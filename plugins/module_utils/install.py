@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshops.istio.plugins.module_utils import render, validate, waiter
+from ansible_collections.meshops.istio.plugins.module_utils import iop, render, validate, waiter
 from ansible_collections.meshops.istio.plugins.module_utils.constants import (
     APPS, COMPONENT_LABEL, CRD, ISTIO_NAMESPACE, REVISION_LABEL,
 )
@@ -17,13 +17,21 @@ from ansible_collections.meshops.istio.plugins.module_utils.module import record
 
 
 def validate_params(params):
-    """Checks that need neither a tool nor the cluster."""
+    """Checks that need neither a tool nor the cluster: every problem by field path, mesh_config, values and
+    the operator overlay against Istio's own schema (:mod:`iop`)."""
     validate.revision(params.get("revision"))
     render.validate_sets(params.get("set"))
     if params.get("version"):
         render.version_tuple(params["version"])
     if params.get("operator") and params["method"] != "istioctl":
         raise InputError("operator (an IstioOperator overlay) needs method istioctl; with method helm use values")
+    problems = validate.Problems()
+    validate.timeout(problems, "wait_timeout", params.get("wait_timeout"))
+    iop.check_mesh_config(problems, "mesh_config", params.get("mesh_config") or {})
+    iop.check_values(problems, "values", params.get("values") or {}, top_level_free=params.get("method") == "helm")
+    if params.get("operator") is not None:
+        iop.check_operator(problems, "operator", params["operator"], params.get("revision") or "")
+    problems.raise_any()
 
 
 def check_version(params, renderer, tool_version):

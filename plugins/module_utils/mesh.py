@@ -17,6 +17,7 @@ from ansible_collections.meshops.istio.plugins.module_utils.constants import (
     APPS, DENY_ALL, INJECTION_LABEL, PEER_AUTHENTICATION, PROTECTED_NAMESPACES, REVISION_LABEL, SECURITY, SIDECAR,
     TAG_LABEL, WEBHOOKS, WORKLOAD_KINDS,
 )
+from ansible_collections.meshops.istio.plugins.module_utils import validate
 from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, InputError
 from ansible_collections.meshops.istio.plugins.module_utils.workloads import group, matches, meta
 
@@ -24,9 +25,10 @@ from ansible_collections.meshops.istio.plugins.module_utils.workloads import gro
 class Namespace:
     """One namespace in scope: its live object, its workloads, and what a run plans for it."""
 
-    def __init__(self, obj):
+    def __init__(self, obj, new=False):
         self.obj = obj
         self.name = meta(obj)["name"]
+        self.new = new  # created by this run (create_namespaces)
         self.workloads = OrderedDict()
         self.label_change = None
         self.policies = []
@@ -53,18 +55,27 @@ class Namespace:
         return self.labelled or any(w.done for w in self.workloads.values())
 
 
-def select_namespaces(kube, names=None, selector=None, warn=None):
-    """The live namespaces in scope, never a system one: ``names`` (all must exist; InputError naming the
-    missing ones), or those a label ``selector`` matches (system ones skipped with a warning)."""
+def onboard_namespace(problems, path, name):
+    """A namespace that may be onboarded: a valid name, and not a system namespace."""
+    validate.dns_label(problems, path, name)
+    if name in PROTECTED_NAMESPACES:
+        problems.add(path, "{0} is a system namespace and is never onboarded (system namespaces: {1})".format(
+            name, ", ".join(PROTECTED_NAMESPACES)))
+
+
+def select_namespaces(kube, names=None, selector=None, warn=None, create=False):
+    """The live namespaces in scope, never a system one: ``names`` (all must exist, unless ``create``: then the
+    missing ones come as new Namespace objects without resourceVersion; else InputError naming them), or those
+    a label ``selector`` matches (system ones skipped with a warning)."""
     warn = warn or (lambda msg: None)
     if names:
         wanted = list(OrderedDict((n, True) for n in names))
         live = dict((meta(o)["name"], o) for o in kube.list("v1", "Namespace"))
         missing = [n for n in wanted if n not in live]
-        if missing:
-            raise InputError("namespaces: not found: {0}; create them first (nothing was written)".format(
-                ", ".join(missing)))
-        return [live[n] for n in wanted]
+        if missing and not create:
+            raise InputError("namespaces: not found: {0}; create them first, or set create_namespaces (nothing "
+                             "was written)".format(", ".join(missing)))
+        return [live.get(n) or namespace_object(n) for n in wanted]
     selector = (selector or "").strip()
     try:
         found = kube.list("v1", "Namespace", label_selector=selector)
@@ -90,6 +101,15 @@ def injection_labels(revision):
     if revision:
         return OrderedDict([(REVISION_LABEL, revision), (INJECTION_LABEL, None)])
     return OrderedDict([(INJECTION_LABEL, "enabled"), (REVISION_LABEL, None)])
+
+
+def namespace_object(name, labels=None):
+    """A Namespace to create, with ``labels`` (a ``None`` value: left out)."""
+    obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    wanted = dict((k, v) for k, v in (labels or {}).items() if v is not None)
+    if wanted:
+        obj["metadata"]["labels"] = wanted
+    return obj
 
 
 def has_labels(ns_obj, labels):

@@ -17,7 +17,7 @@ from collections import OrderedDict
 
 from ansible_collections.meshops.istio.plugins.module_utils import mesh, validate, workloads as wl
 from ansible_collections.meshops.istio.plugins.module_utils.constants import (
-    APPS, INJECTION_LABEL, PROTECTED_NAMESPACES, REVISION_LABEL, WORKLOAD_KINDS,
+    APPS, INJECTION_LABEL, REVISION_LABEL, WORKLOAD_KINDS,
 )
 from ansible_collections.meshops.istio.plugins.module_utils.diff import is_subset
 from ansible_collections.meshops.istio.plugins.module_utils.errors import MeshError, ref
@@ -34,19 +34,19 @@ def validate_params(params):
     if not params.get("namespaces") and not (params.get("namespace_selector") or "").strip():
         problems.add("namespaces", "give the namespaces to onboard: namespaces (a non-empty list of names) or "
                                    "namespace_selector (a label selector such as team=shop)")
+    if params.get("create_namespaces") and not params.get("namespaces"):
+        problems.add("create_namespaces", "needs namespaces (the names to create); a namespace_selector cannot "
+                                          "name namespaces that do not exist")
     for i, name in enumerate(params.get("namespaces") or []):
-        validate.dns_label(problems, "namespaces[{0}]".format(i), name)
-        if name in PROTECTED_NAMESPACES:
-            problems.add("namespaces[{0}]".format(i), "{0} is a system namespace and is never onboarded (system "
-                                                      "namespaces: {1})".format(name, ", ".join(PROTECTED_NAMESPACES)))
-    for field in ("max_concurrent_restarts", "wait_timeout"):
-        validate.positive_int(problems, field, params.get(field))
+        mesh.onboard_namespace(problems, "namespaces[{0}]".format(i), name)
+    validate.positive_int(problems, "max_concurrent_restarts", params.get("max_concurrent_restarts"))
+    validate.timeout(problems, "wait_timeout", params.get("wait_timeout"))
     problems.raise_any()
     validate.revision(params.get("revision") or "")
 
 
 def report(ns):
-    out = OrderedDict([("labelled", ns.labelled)])
+    out = OrderedDict([("labelled", ns.labelled), ("created", ns.new)])
     out["labels"] = dict((k, v) for k, v in (meta(ns.obj).get("labels") or {}).items()
                          if k in (INJECTION_LABEL, REVISION_LABEL))
     for change in ns.policies:
@@ -73,9 +73,11 @@ class Onboarding:
     def discover(self):
         self.want = mesh.expected_revision(self.revision, mesh.injectors(self.kube))
         found = mesh.select_namespaces(self.kube, self.params.get("namespaces"), self.params.get("namespace_selector"),
-                                       self.warn)
-        self.scope = [mesh.Namespace(obj) for obj in found]
+                                       self.warn, create=self.params.get("create_namespaces"))
+        self.scope = [mesh.Namespace(obj, new="resourceVersion" not in meta(obj)) for obj in found]
         for ns in self.scope:
+            if ns.new:
+                continue  # nothing runs in a namespace that does not exist yet
             ns.discover(self.kube)
             for work in ns.workloads.values():
                 wl.classify(work, self.want)
@@ -89,8 +91,13 @@ class Onboarding:
     def plan(self):
         """Dry runs only: the labels, the restarts, and the policies."""
         labels = mesh.injection_labels(self.revision)
+        # Namespaces to create, with their injection label: dry-run with the rest.
+        created = [mesh.namespace_object(ns.name, labels) for ns in self.scope if ns.new]
+        created = dict((meta(c.obj)["name"], c) for c in self.kube.plan(created)) if created else {}
         for ns in self.scope:
-            if mesh.has_labels(ns.obj, labels):
+            if ns.new:
+                ns.label_change = created[ns.name]
+            elif mesh.has_labels(ns.obj, labels):
                 ns.label_change = Change(ns.obj, "unchanged", ns.obj, ns.obj)
             else:
                 ns.label_change = Change(ns.obj, "updated", ns.obj,
@@ -108,13 +115,19 @@ class Onboarding:
             if self.params.get("default_deny"):
                 wanted.append(mesh.deny_all(ns.name))
         live = {}
+        fresh = [ns.name for ns in self.scope if ns.new]
         for obj in wanted:
+            if meta(obj)["namespace"] in fresh:
+                continue
             found = self.kube.get(obj["apiVersion"], obj["kind"], meta(obj)["name"], meta(obj)["namespace"])
             if found is not None:
                 live[self.kube.key(obj)] = found
-        # Objects that already hold every wanted field need no dry run: the apply would change nothing.
+        # Objects that already hold every wanted field need no dry run: the apply would change nothing. Those
+        # in namespaces this run creates cannot be dry-run yet: planned as created.
         send = [o for o in wanted if not is_subset(o, live.get(self.kube.key(o)))]
-        planned = dict((self.kube.key(c.obj), c) for c in self.kube.plan(send, live=live)) if send else {}
+        new = set(self.kube.key(o) for o in send if meta(o)["namespace"] in [n.name for n in self.scope if n.new])
+        planned = dict((self.kube.key(c.obj), c) for c in self.kube.plan(send, live=live, assume_absent=new)) \
+            if send else {}
         by_ns = dict((ns.name, ns) for ns in self.scope)
         for obj in wanted:
             before = live.get(self.kube.key(obj))
@@ -141,7 +154,10 @@ class Onboarding:
 
     def label(self):
         for ns in self.scope:
-            if ns.labelled:
+            if ns.new:
+                ns.label_change = self.kube.commit([ns.label_change])[0]
+                ns.obj = ns.label_change.after
+            elif ns.labelled:
                 after = mesh.label_namespace(self.kube, ns.name, mesh.injection_labels(self.revision), dry_run=False)
                 ns.label_change = ns.label_change._replace(after=after)
                 ns.obj = after
@@ -184,7 +200,9 @@ class Onboarding:
         def unsettled(ns):
             return [w for w in ns.workloads.values() if w.state != wl.FAILED and wl.problem(w, self.want)]
 
-        pending = [ns for ns in self.scope if ns.touched or unsettled(ns)]
+        # A namespace this run created holds nothing to verify (and an identity that may create namespaces need
+        # not read pods in them).
+        pending = [ns for ns in self.scope if not ns.new and (ns.touched or unsettled(ns))]
         fresh = [any(ns.touched for ns in pending)]
 
         def settled():

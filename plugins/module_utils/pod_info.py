@@ -17,7 +17,7 @@ from ansible_collections.meshops.istio.plugins.module_utils.workloads import pod
 def validate_params(params):
     problems = validate.Problems()
     validate.dns_label(problems, "namespace", params.get("namespace"))
-    validate.positive_int(problems, "wait_timeout", params.get("wait_timeout"))
+    validate.timeout(problems, "wait_timeout", params.get("wait_timeout"))
     problems.raise_any()
 
 

@@ -147,11 +147,12 @@ class IstioctlRenderer(Renderer):
         return deep_merge(iop, opts.get("operator") or {})
 
     def render(self, opts):
+        iop = self.operator(opts)
         tmp = tempfile.mkdtemp(prefix="meshops-istio-")
         try:
             path = os.path.join(tmp, "iop.yaml")
             with open(path, "w") as handle:
-                yaml.safe_dump(self.operator(opts), handle)
+                yaml.safe_dump(iop, handle)
             argv = [self.path, "manifest", "generate", "-f", path]
             for entry in opts.get("set") or []:
                 argv += ["--set", entry]
@@ -160,8 +161,11 @@ class IstioctlRenderer(Renderer):
             shutil.rmtree(tmp, ignore_errors=True)
         if rc != 0:
             if re.search(r'profile "[^"]*" not found', err or ""):
-                raise InputError("profile {0!r} is not known to istioctl {1}; known profiles: {2}".format(
-                    opts["profile"], self.path, ", ".join(self.profiles())))
+                # The profile rendered: the operator overlay's, when it sets one.
+                overlay = ((opts.get("operator") or {}).get("spec") or {}).get("profile")
+                raise InputError("{0} {1!r} is not known to istioctl {2}; known profiles: {3}".format(
+                    "operator.spec.profile" if overlay else "profile", iop["spec"].get("profile"), self.path,
+                    ", ".join(self.profiles())))
             raise CommandError("istioctl manifest generate failed (exit {0}): {1}".format(
                 rc, (err or out).strip()[-2000:]), result={"cmd": argv})
         return load_documents(out)

@@ -23,8 +23,8 @@ from ansible_collections.meshops.istio.plugins.module_utils.constants import (
 DR_KEYS = ("host", "trafficPolicy", "subsets", "exportTo", "workloadSelector")
 POLICY_KEYS = ("loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings", "tunnel",
                "proxyProtocol", "retryBudget")
-TCP_POOL = {"numbers": ("maxConnections",), "durations": ("connectTimeout", "maxConnectionDuration", "idleTimeout"),
-            "other": ("tcpKeepalive",)}
+TCP_POOL = {"numbers": ("maxConnections",), "durations": ("connectTimeout", "maxConnectionDuration"),
+            "zero_durations": ("idleTimeout",), "other": ("tcpKeepalive",)}
 HTTP_POOL = {"numbers": ("http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection", "maxRetries",
                          "maxConcurrentStreams"), "durations": ("idleTimeout",),
              "other": ("h2UpgradePolicy", "useClientProtocol")}
@@ -94,9 +94,9 @@ def _fields(problems, path, value, spec, keys=None):
     for key in spec.get("percents", ()):
         if key in value:
             v.number(problems, v.join(path, key), value[key], 0, 100)
-    for key in spec.get("durations", ()):
+    for key in spec.get("durations", ()) + spec.get("zero_durations", ()):
         if key in value:
-            v.duration(problems, v.join(path, key), value[key])
+            v.duration(problems, v.join(path, key), value[key], allow_zero=key in spec.get("zero_durations", ()))
 
 
 def traffic_policy(problems, path, policy, port_level=False):
@@ -302,3 +302,21 @@ KINDS = (
     ("sidecars", "Sidecar", sidecar),
 )
 API_VERSION = NETWORKING
+
+
+def declaration(problems, params, kinds=KINDS):
+    """A declared set (``owner`` and a list per option of ``kinds``: option, kind, validator) checked on the
+    options alone, every problem into ``problems``; returns the :class:`References` left to the cluster. What
+    mesh_traffic checks first, and what a role checks before its first write."""
+    refs = References()
+    owner = params.get("owner")
+    if not isinstance(owner, str) or not owner or len(owner) > 63 or not v.LABEL_VALUE_RE.match(owner):
+        problems.add("owner", "{0!r} is not a valid label value (letters, digits, '-', '_' and '.', starting and "
+                              "ending with a letter or digit, at most 63 characters)".format(owner))
+    seen = {}
+    for field, kind, check in kinds:
+        for i, item in enumerate(params.get(field) or []):
+            path = "{0}[{1}]".format(field, i)
+            if v.named_item(problems, path, item, kind, seen):
+                check(problems, path, item, refs)
+    return refs

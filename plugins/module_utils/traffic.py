@@ -39,17 +39,7 @@ SVC_SUFFIX = ".svc.cluster.local"
 def validate_params(params):
     """Every check on the options alone; returns the :class:`routing.References` left to the cluster."""
     problems = validate.Problems()
-    refs = routing.References()
-    owner = params.get("owner")
-    if not isinstance(owner, str) or not owner or len(owner) > 63 or not validate.LABEL_VALUE_RE.match(owner):
-        problems.add("owner", "{0!r} is not a valid label value (letters, digits, '-', '_' and '.', starting and "
-                              "ending with a letter or digit, at most 63 characters)".format(owner))
-    seen = {}
-    for field, kind, check in KINDS:
-        for i, item in enumerate(params.get(field) or []):
-            path = "{0}[{1}]".format(field, i)
-            if validate.named_item(problems, path, item, kind, seen):
-                check(problems, path, item, refs)
+    refs = routing.declaration(problems, params, KINDS)
     problems.raise_any()
     return refs
 

@@ -37,8 +37,10 @@ PRINCIPAL_FORMS = ("<trust-domain>/ns/<namespace>/sa/<service-account> (for exam
 HOST_RE = re.compile(r"^(\*\.)?([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$")
 LABEL_KEY_RE = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
-# Istio / protobuf durations: 1.5s, 300ms, 1h2m, ...
+# Istio / protobuf durations: 1.5s, 300ms, 1h2m, ... (Go's syntax without a sign, which Istio refuses)
 DURATION_RE = re.compile(r"^(\d+(\.\d+)?(h|m|s|ms|us|µs|ns))+$")
+DURATION_PART_RE = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)")
+NANOSECONDS = {"h": 3600 * 10 ** 9, "m": 60 * 10 ** 9, "s": 10 ** 9, "ms": 10 ** 6, "us": 10 ** 3, "µs": 10 ** 3, "ns": 1}
 
 
 class Problems:
@@ -178,11 +180,38 @@ def number(problems, path, value, low=0, high=None, whole=True):
     return True
 
 
-def duration(problems, path, value):
-    """An Istio duration such as 1.5s, 300ms or 1h."""
+def nanoseconds(value):
+    """The length of a duration string (1.5s, 1h30m, 300ms) in nanoseconds, or None when it is not one."""
     if not isinstance(value, str) or not DURATION_RE.match(value):
+        return None
+    return int(sum(float(n) * NANOSECONDS[unit] for n, unit in DURATION_PART_RE.findall(value)))
+
+
+def duration(problems, path, value, allow_zero=False):
+    """An Istio duration such as 1.5s, 300ms or 1h: positive, at least 1ms and in whole milliseconds (Istio's own
+    rule for every duration it validates); ``allow_zero`` also takes 0s where zero means "off"."""
+    length = nanoseconds(value)
+    if length is None:
         problems.add(path, "{0!r} is not a duration (a number with a unit h, m, s or ms, for example 1.5s or "
                            "300ms)".format(value))
+    elif length == 0 and allow_zero:
+        return
+    elif length < NANOSECONDS["ms"] or length % NANOSECONDS["ms"]:
+        problems.add(path, "{0!r} is not a positive duration of whole milliseconds (at least 1ms{1})".format(
+            value, "; 0s turns it off" if allow_zero else ""))
+
+
+def timeout(problems, path, value):
+    """The one rule of every timeout, interval and duration option given in seconds (module options, role
+    variables): a whole number of seconds, 1 or more. Strings of digits are taken (role variables given with
+    -e arrive as text); booleans are not."""
+    seconds = value
+    if isinstance(value, str) and re.match(r"^\s*-?\d+\s*$", value):
+        seconds = int(value)
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1:
+        problems.add(path, "must be a positive whole number of seconds (1 or more), not {0!r}".format(value))
+        return False
+    return True
 
 
 def host(problems, path, value):

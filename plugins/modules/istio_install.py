@@ -59,11 +59,19 @@ options:
     description:
       - Helm values of Istio's charts (the IstioOperator C(spec.values) for istioctl), deep-merged over the
         profile.
+      - Checked before anything is written against Istio's values schema (the Istio this collection was built
+        against), every problem named by its field path, for example C(values.pilot.replicaCount - must be an
+        integer, not 'two'); C(meshConfig) in them is checked as O(mesh_config). With O(method=helm) unknown
+        top-level keys are left to the charts (the gateway chart reads its own).
     type: dict
     default: {}
   mesh_config:
-    description: MeshConfig settings (for example C(enableTracing), C(defaultConfig.tracing.sampling),
-      C(outboundTrafficPolicy)).
+    description:
+      - MeshConfig settings (for example C(enableTracing), C(defaultConfig.tracing.sampling),
+        C(outboundTrafficPolicy)).
+      - Checked before anything is written against Istio's MeshConfig, every problem named by its field path -
+        unknown fields (with the closest known name), types of nested messages, lists and maps, enum values,
+        durations (C(10s), C(1m)), and at most one member of a oneof; free-form C(Struct) fields are not looked into.
     type: dict
     default: {}
   set:
@@ -72,8 +80,11 @@ options:
     elements: str
     default: []
   operator:
-    description: An IstioOperator document deep-merged over the one built from the other options
-      (istioctl only).
+    description:
+      - An IstioOperator document deep-merged over the one built from the other options (istioctl only).
+      - Checked against Istio's IstioOperator spec (its C(meshConfig) and C(values) as O(mesh_config) and
+        O(values)); C(kind) must be C(IstioOperator), and C(spec.revision) may not differ from O(revision). Its
+        C(spec.profile), when set, is the profile rendered.
     type: dict
   hub:
     description: Image registry of the Istio images (default is the renderer's).
@@ -129,7 +140,7 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait for CRDs and workloads.
+    description: Seconds to wait for CRDs and workloads (1 or more).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - meshops.istio.common

@@ -37,11 +37,19 @@ description:
 options:
   namespaces:
     description:
-      - Names of the namespaces to onboard. They must exist. Mutually exclusive with O(namespace_selector).
+      - Names of the namespaces to onboard. They must exist, unless O(create_namespaces=true). Mutually exclusive
+        with O(namespace_selector).
       - The system namespaces C(kube-system), C(kube-public), C(kube-node-lease) and C(istio-system) are
         refused.
     type: list
     elements: str
+  create_namespaces:
+    description:
+      - Create the namespaces of O(namespaces) that do not exist, with their injection label (server-side apply,
+        dry-run with every other write first). Without it a missing namespace fails the run before any write.
+      - Needs O(namespaces); refused with O(namespace_selector).
+    type: bool
+    default: false
   namespace_selector:
     description:
       - Label selector of the namespaces to onboard, for example C(team=shop). System namespaces it matches
@@ -128,8 +136,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed:
-  description: Whether a namespace was labelled, a workload restarted or a policy written (in check mode,
-    would be).
+  description: Whether a namespace was created or labelled, a workload restarted or a policy written (in check
+    mode, would be).
   returned: always
   type: bool
   sample: false
@@ -147,7 +155,8 @@ revision:
 namespaces:
   description:
     - Per namespace in scope, keyed by name. C(labelled) says whether its injection labels were (or would be)
-      changed; C(labels) its injection labels; C(peer_authentication) and C(authorization_policy) what was
+      changed; C(created) whether it was (or would be) created (O(create_namespaces)); C(labels) its injection
+      labels; C(peer_authentication) and C(authorization_policy) what was
       done to those policies (created, updated, unchanged; only when asked for).
     - C(workloads) lists each workload with C(kind), C(name), C(state), C(pods) (active pods),
       C(service_account) and C(reason) when there is one. C(state) is C(injected) (already running the
@@ -155,7 +164,7 @@ namespaces:
       without the sidecar), C(failed), or C(pending) (a restart planned but not done when the run failed).
   returned: always
   type: dict
-  sample: {"shop": {"labelled": true, "labels": {"istio-injection": "enabled"}, "peer_authentication": "created",
+  sample: {"shop": {"labelled": true, "created": false, "labels": {"istio-injection": "enabled"}, "peer_authentication": "created",
            "workloads": [{"kind": "Deployment", "name": "web", "state": "restarted", "pods": 2,
                           "service_account": "web"}]}}
 restarted:
@@ -185,7 +194,7 @@ failed_workloads:
   elements: str
   sample: []
 objects:
-  description: Objects labelled (namespaces), restarted (workloads) or created or updated (policies).
+  description: Objects labelled or created (namespaces), restarted (workloads) or created or updated (policies).
   returned: always
   type: list
   elements: dict
@@ -214,6 +223,7 @@ def argspec():
         mtls_mode=dict(type="str", choices=list(ONBOARD_MTLS_MODES)),
         default_deny=dict(type="bool", default=False),
         force=dict(type="bool", default=False),
+        create_namespaces=dict(type="bool", default=False),
         max_concurrent_restarts=dict(type="int", default=5),
         wait_timeout=dict(type="int", default=300),
     )

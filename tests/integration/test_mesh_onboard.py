@@ -191,7 +191,7 @@ def test_bad_input_fails_before_any_write(lab, ansible, namespace, case):
         expect = ["max_concurrent_restarts: must be a whole number of 1 or more, not 0"]
     else:
         args["wait_timeout"] = 0
-        expect = ["wait_timeout: must be a whole number of 1 or more, not 0"]
+        expect = ["wait_timeout: must be a positive whole number of seconds (1 or more), not 0"]
     state = snapshot(lab, ns)
     system = lab.kubectl_json("get", "namespace", "kube-system")["metadata"]["resourceVersion"]
     result = ansible.module(MODULE, args)

@@ -50,4 +50,4 @@ def test_nothing_selected_is_not_ready_and_bad_input_is_refused(lab, ansible, na
     bad = ansible.module(MODULE, {"namespace": "Bad_NS", "wait_timeout": 0})
     assert bad.get("failed") is True
     assert "namespace: 'Bad_NS' is not a valid namespace name" in bad["msg"]
-    assert "wait_timeout: must be a whole number of 1 or more" in bad["msg"] and bad["api_calls"] == {}
+    assert "wait_timeout: must be a positive whole number of seconds (1 or more)" in bad["msg"] and bad["api_calls"] == {}

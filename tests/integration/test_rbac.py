@@ -333,3 +333,115 @@ def test_shipped_rbac_runs_the_app_deploy_role(lab, identity, namespace, tmp_pat
     assert stats["localhost"]["changed"] >= 2  # namespace label, helm install
     rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars=extra)
     assert rc == 0 and stats["localhost"]["changed"] == 0, Ansible.failure(out) if rc else stats
+
+
+ISTIO_ROLE_PLAY = """\
+- hosts: localhost
+  gather_facts: false
+  roles:
+    - role: meshops.istio.istio
+"""
+
+
+def test_shipped_rbac_runs_the_istio_role_on_a_spare_lab(spare_lab, ansible, tmp_path):
+    """The istio role as a whole: the installation (istio-install), then its namespaces onboarded through
+    mesh_onboard, one that exists and one the role creates (creating namespaces is within istio-install),
+    labelled for the revision; a rerun changes nothing; the installation removed. A namespace the role creates
+    cannot hold a RoleBinding before it exists, and the rerun onboards it like any other, so mesh-onboard is
+    bound cluster-wide here (docs/rbac.md)."""
+    lab = spare_lab
+    suffix = uuid.uuid4().hex[:6]
+    home, existing, fresh = ("rbac-role-" + suffix, "rbac-app-" + suffix, "rbac-new-" + suffix)
+    for ns in (home, existing):
+        lab.kubectl("create", "namespace", ns)
+    identity = Identity(lab, ansible, home, str(tmp_path))
+    try:
+        identity.grant("meshops-istio:istio-install")
+        identity.grant("meshops-istio:mesh-onboard-cluster")
+        identity.grant("meshops-istio:mesh-onboard")
+        with open(lab.env["LAB_ISTIO_VALUES"]) as handle:
+            values = yaml.safe_load(handle)
+        playbook = tmp_path / "istio.yml"
+        playbook.write_text(ISTIO_ROLE_PLAY)
+        extra = {"istio_values": values, "istio_revision": "rbacrole", "istio_ingress_gateway": False,
+                 "istio_wait_timeout": 120, "istio_injection_namespaces": [existing, fresh]}
+        rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars=extra)
+        assert rc == 0, Ansible.failure(out)
+        assert stats["localhost"]["changed"] >= 2  # the installation, the namespaces
+        for ns in (existing, fresh):
+            assert lab.kubectl_json("get", "namespace", ns)["metadata"]["labels"].get("istio.io/rev") == "rbacrole"
+        rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars=extra)
+        assert rc == 0 and stats["localhost"]["changed"] == 0, Ansible.failure(out) if rc else stats
+        rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars=dict(extra, istio_state="absent"))
+        assert rc == 0, Ansible.failure(out)
+        assert lab.kubectl("get", "deployment", "istiod-rbacrole", "-n", "istio-system", "--ignore-not-found",
+                           "-o", "name").stdout.strip() == ""
+    finally:
+        identity.cleanup()
+        for ns in (home, existing, fresh):
+            lab.kubectl("delete", "namespace", ns, "--wait=false", "--ignore-not-found", check=False)
+
+
+MESH_WIDE_PLAY = """\
+- hosts: localhost
+  gather_facts: false
+  roles:
+    - role: meshops.istio.mesh_security
+      vars:
+        mesh_security_mtls_mode: STRICT
+"""
+
+
+def test_shipped_rbac_runs_the_mesh_wide_peer_authentication_on_a_spare_lab(spare_lab, ansible, tmp_path):
+    """Mesh-wide STRICT mTLS (staged through PERMISSIVE by mesh_policy, its sidecar gate reading every injected
+    namespace): mesh-policy bound in the root namespace, mesh-policy-mesh-wide cluster-wide; then removed."""
+    lab = spare_lab
+    home = "rbac-mesh-" + uuid.uuid4().hex[:6]
+    lab.kubectl("create", "namespace", home)
+    identity = Identity(lab, ansible, home, str(tmp_path))
+    playbook = tmp_path / "mesh-wide.yml"
+    playbook.write_text(MESH_WIDE_PLAY)
+    try:
+        identity.grant("meshops-istio:mesh-policy", "istio-system")
+        identity.grant("meshops-istio:mesh-policy-mesh-wide")
+        rc, stats, out = identity.ansible.playbook(str(playbook))
+        assert rc == 0, Ansible.failure(out)
+        assert stats["localhost"]["changed"] == 1
+        pa = lab.kubectl_json("get", "peerauthentications.security.istio.io", "default", "-n", "istio-system")
+        assert pa["spec"]["mtls"]["mode"] == "STRICT"
+        rc, stats, out = identity.ansible.playbook(str(playbook))
+        assert rc == 0 and stats["localhost"]["changed"] == 0, Ansible.failure(out) if rc else stats
+        rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars={"mesh_security_state": "absent"})
+        assert rc == 0, Ansible.failure(out)
+        assert lab.kubectl("get", "peerauthentications.security.istio.io", "-n", "istio-system", "-o",
+                           "name").stdout.strip() == ""
+    finally:
+        identity.cleanup()
+        lab.kubectl("delete", "peerauthentications.security.istio.io", "default", "-n", "istio-system",
+                    "--ignore-not-found", check=False)
+        lab.kubectl("delete", "namespace", home, "--wait=false", check=False)
+
+
+def test_shipped_rbac_runs_the_app_deploy_role_creating_its_namespace(lab, identity, tmp_path):
+    """app_deploy into a namespace that does not exist yet: created (labelled) through mesh_onboard with
+    app-deploy-namespace, then the release; a namespace that does not exist cannot hold a RoleBinding, so
+    app-deploy and mesh-onboard (which the rerun needs in it) are bound cluster-wide (docs/rbac.md)."""
+    ns = "rbac-appns-" + uuid.uuid4().hex[:6]
+    identity.grant("meshops-istio:app-deploy-namespace")
+    identity.grant("meshops-istio:mesh-onboard-cluster")
+    identity.grant("meshops-istio:mesh-onboard")
+    identity.grant("meshops-istio:app-deploy")
+    playbook = tmp_path / "app.yml"
+    playbook.write_text(APP_DEPLOY_PLAY)
+    extra = {"kubeconfig": identity.kubeconfig, "app_deploy_namespace": ns, "app_deploy_release_name": "shop",
+             "app_deploy_chart_ref": os.path.join(ROOT, "examples", "shop", "helm", "microservices"),
+             "app_deploy_wait_timeout": 120,
+             "app_deploy_values": {"postgres": {"persistence": {"enabled": False}, "auth": {"password": "rbac-pw"}}}}
+    try:
+        rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars=extra)
+        assert rc == 0, Ansible.failure(out)
+        assert lab.kubectl_json("get", "namespace", ns)["metadata"]["labels"]["istio-injection"] == "enabled"
+        rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars=extra)
+        assert rc == 0 and stats["localhost"]["changed"] == 0, Ansible.failure(out) if rc else stats
+    finally:
+        lab.kubectl("delete", "namespace", ns, "--wait=false", "--ignore-not-found", check=False)

@@ -158,3 +158,23 @@ def self_signed(tmp_path, host):
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return str(cert_path), str(key_path)
+
+
+def test_mesh_gateway_role_says_its_secret_was_written_when_the_gateway_is_refused_after_it(
+        lab, ansible, namespace, tmp_path):
+    """The Secret is the role's first write; a refusal of the Gateway after it (here: the selected gateway workload
+    runs in another namespace than the Secret) must not say that nothing was written."""
+    runs, elsewhere = namespace("rgr"), namespace("rgs")
+    gateway_workload(lab, runs)
+    variables = {"mesh_gateway_owner": runs, "mesh_gateway_namespace": runs, "mesh_gateway_workload_namespace": elsewhere,
+                 "mesh_gateway_selector": {"meshops-test-gateway": runs}, "mesh_gateway_hosts": ["a.example.com"],
+                 "mesh_gateway_pki_dir": str(tmp_path / "pki")}
+    rc, stats, out = ansible.playbook(play(tmp_path, "mesh_gateway"), extra_vars=variables)
+    assert rc != 0
+    msg = ansible.failure(out)
+    assert "Secret 'shop-gateway-tls' does not exist in namespace {0}".format(runs) in msg, msg
+    assert "nothing was written" not in msg and "nothing more was written by this step" in msg
+    assert msg.endswith("(Written by this role before that step, and left in place: Secret {0}/shop-gateway-tls.)".format(
+        elsewhere)), msg
+    assert lab.kubectl_json("get", "secrets", "-n", elsewhere, "-l", "meshops.istio/owner=" + runs)["items"]
+    assert lab.kubectl_json("get", "gateways.networking.istio.io", "-n", runs)["items"] == []

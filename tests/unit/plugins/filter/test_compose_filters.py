@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import json
 
 from ansible_collections.meshops.istio.plugins.filter import compose as f
@@ -72,3 +73,23 @@ def test_smoke_placeholders_keep_types_and_saved_values_follow_paths():
     saved = f.smoke_values({"old": 1}, {"id": "json.id", "sku": "json.items.0.sku", "none": "json.nope.x",
                                         "far": "json.items.3"}, response)
     assert saved == {"old": 1, "id": 5, "sku": "a", "none": None, "far": None}
+
+
+def _slurped(path, text):
+    return {"item": path, "content": base64.b64encode(text.encode()).decode(), "failed": False}
+
+
+def test_compose_file_problems_names_a_missing_file_and_the_line_of_broken_yaml():
+    results = [
+        {"item": "/srv/missing.yml", "failed": True, "msg": "file not found: /srv/missing.yml"},
+        _slurped("/srv/broken.yml", "services:\n  web:\n    image: web\n   ports: [8080]\n"),
+        _slurped("/srv/list.yml", "- a\n- b\n"),
+        _slurped("/srv/ok.yml", "services:\n  web:\n    image: web\n"),
+    ]
+    found = f.compose_file_problems(results)
+    assert found[0] == "compose_validate_files[0]: /srv/missing.yml: cannot be read: file not found: /srv/missing.yml"
+    assert found[1].startswith("compose_validate_files[1]: /srv/broken.yml: not valid YAML at line 4, column 4: ")
+    assert "Traceback" not in found[1]
+    assert found[2] == ("compose_validate_files[2]: /srv/list.yml: not a compose file (its top level is list, not a "
+                        "mapping of services, networks, volumes...)")
+    assert len(found) == 3

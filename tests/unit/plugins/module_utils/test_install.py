@@ -192,3 +192,59 @@ def test_taking_over_another_revisions_object_is_refused(world):
     assert "Deployment istio-system/istiod (revision default)" in info.value.msg
     assert plain_writes(client) == []
     assert run(client, revision="canary", take_over=True)["changed"] is True
+
+
+@pytest.mark.parametrize("wait_timeout", [-1, 0, True, "soon"])
+def test_a_wait_timeout_that_is_not_a_positive_number_of_seconds_is_refused_before_any_request(world, wait_timeout):
+    client = world[1]
+    with pytest.raises(InputError) as info:
+        run(client, wait_timeout=wait_timeout)
+    assert "wait_timeout: must be a positive whole number of seconds (1 or more), not {0!r}".format(
+        wait_timeout) in info.value.msg
+    assert client.calls == []
+
+
+def test_mesh_config_and_values_are_judged_by_istios_schema_before_any_request(world):
+    client = world[1]
+    with pytest.raises(InputError) as info:
+        run(client, mesh_config={"enableTracin": True}, values={"pilot": {"replicaCount": "two"}},
+            operator={"kind": "Deployment", "spec": {"profile": "nope"}})
+    msg = info.value.msg
+    assert msg.startswith("3 invalid value(s); nothing was written:")
+    assert "mesh_config.enableTracin: unknown field; did you mean enableTracing?" in msg
+    assert "values.pilot.replicaCount: must be an integer, not 'two'" in msg
+    assert "operator.kind: must be IstioOperator" in msg
+    assert client.calls == []
+
+
+class Commands:
+    """run_command of a module whose istioctl knows the profiles ``known``."""
+
+    def __init__(self, known):
+        self.known, self.argv = known, []
+
+    def __call__(self, argv, cwd=None):
+        self.argv.append(argv)
+        if argv[1:3] == ["manifest", "generate"] and "-f" in argv:
+            with open(argv[argv.index("-f") + 1]) as handle:
+                profile = render.yaml.safe_load(handle)["spec"]["profile"]
+        else:
+            profile = argv[-1].partition("=")[2]
+        if profile in self.known:
+            return 0, "", ""
+        return 1, "", 'Error: profile "{0}" not found'.format(profile)
+
+
+@pytest.mark.parametrize("operator, expected", [
+    (None, "profile 'nope' is not known to istioctl /bin/istioctl; known profiles: default, demo"),
+    ({"spec": {"profile": "nope"}},
+     "operator.spec.profile 'nope' is not known to istioctl /bin/istioctl; known profiles: default, demo"),
+])
+def test_an_unknown_profile_is_named_as_it_was_given(operator, expected):
+    module = FakeModule()
+    module.run_command = Commands(["default", "demo"])
+    renderer = render.IstioctlRenderer(module, "/bin/istioctl")
+    opts = params(profile="nope" if operator is None else "default", operator=operator)
+    with pytest.raises(InputError) as info:
+        renderer.render(opts)
+    assert info.value.msg == expected

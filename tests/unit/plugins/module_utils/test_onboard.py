@@ -200,7 +200,7 @@ class FakeCluster(FakeClient):
 
 def params(**kw):
     base = dict(namespaces=["shop"], namespace_selector=None, revision=None, mtls_mode=None, default_deny=False,
-                force=False, max_concurrent_restarts=5, wait_timeout=60)
+                force=False, create_namespaces=False, max_concurrent_restarts=5, wait_timeout=60)
     base.update(kw)
     return base
 
@@ -507,3 +507,58 @@ def test_mtls_mode_change_updates_only_the_peer_authentication():
     assert result["namespaces"]["shop"]["peer_authentication"] == "updated"
     assert client.plain_writes() == [("server_side_apply", "default")]
     assert [o["kind"] for o in result["objects"]] == ["PeerAuthentication"]
+
+
+def test_create_namespaces_creates_the_missing_ones_labelled_then_a_rerun_writes_nothing():
+    client = FakeCluster(shop())
+    first = run(client, namespaces=["shop", "fresh"], create_namespaces=True, mtls_mode="PERMISSIVE")
+    assert first["changed"] is True
+    assert first["namespaces"]["fresh"]["created"] is True and first["namespaces"]["shop"]["created"] is False
+    fresh = client.store[("v1", "Namespace", None, "fresh")]
+    assert fresh["metadata"]["labels"] == {"istio-injection": "enabled"}
+    assert first["namespaces"]["fresh"]["peer_authentication"] == "created"
+    assert ("security.istio.io/v1", "PeerAuthentication", "fresh", "default") in client.store
+    assert {"kind": "Namespace", "apiVersion": "v1", "name": "fresh", "action": "created"} in first["objects"]
+    # the namespace was dry-run with every other write before any was sent
+    dry = [kw.get("dry_run") == "All" for m, kw in client.writes()]
+    assert ("fresh", "All") in [(kw.get("name"), kw.get("dry_run")) for m, kw in client.writes()]
+    assert dry == sorted(dry, reverse=True)  # every dry run before the first real write
+
+    client.calls.clear()
+    second = run(client, namespaces=["shop", "fresh"], create_namespaces=True, mtls_mode="PERMISSIVE")
+    assert second["changed"] is False and client.writes() == []
+    assert second["namespaces"]["fresh"]["created"] is False
+
+
+def test_create_namespaces_with_a_revision_labels_the_new_namespace_with_it():
+    client = FakeCluster(shop() + [injector("canary")])
+    run(client, namespaces=["fresh"], create_namespaces=True, revision="canary")
+    assert client.store[("v1", "Namespace", None, "fresh")]["metadata"]["labels"] == {"istio.io/rev": "canary"}
+
+
+def test_create_namespaces_in_check_mode_writes_nothing_and_says_what_would_be_created():
+    client = FakeCluster(shop())
+    before = copy.deepcopy(client.store)
+    result = run(client, check=True, diff=True, namespaces=["fresh"], create_namespaces=True, default_deny=True)
+    assert result["changed"] is True and result["namespaces"]["fresh"]["created"] is True
+    assert result["namespaces"]["fresh"]["authorization_policy"] == "created"
+    assert client.plain_writes() == [] and client.store == before
+    assert "Namespace fresh (created)" in [d["before_header"] for d in result["diff"]]
+
+
+def test_create_namespaces_refused_with_a_selector_and_missing_namespaces_named_without_it():
+    with pytest.raises(InputError) as info:
+        run(FakeCluster(shop()), namespaces=None, namespace_selector="team=shop", create_namespaces=True)
+    assert "create_namespaces: needs namespaces" in info.value.msg
+    with pytest.raises(InputError) as info:
+        run(FakeCluster(shop()), namespaces=["fresh"])
+    assert "namespaces: not found: fresh; create them first, or set create_namespaces (nothing was written)" \
+        == info.value.msg
+
+
+def test_a_revision_without_injector_is_refused_before_a_namespace_is_created():
+    client = FakeCluster(shop())
+    with pytest.raises(InputError) as info:
+        run(client, namespaces=["fresh"], create_namespaces=True, revision="canary")
+    assert "revision 'canary' has no sidecar injector" in info.value.msg
+    assert client.writes() == []

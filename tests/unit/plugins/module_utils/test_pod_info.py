@@ -65,5 +65,5 @@ def test_bad_input_is_refused_before_any_call():
     with pytest.raises(InputError) as info:
         run(client, namespace="Shop", wait_timeout=0)
     assert "namespace: 'Shop' is not a valid namespace name" in info.value.msg
-    assert "wait_timeout: must be a whole number of 1 or more, not 0" in info.value.msg
+    assert "wait_timeout: must be a positive whole number of seconds (1 or more), not 0" in info.value.msg
     assert client.calls == []
