@@ -68,3 +68,8 @@ RATE_LIMIT_CONTEXTS = ("SIDECAR_INBOUND", "GATEWAY")
 CANARY_ANNOTATION = "meshops.istio/canary"
 CANARY_PHASES = ("progressing", "paused", "promoted", "rolled_back", "aborted")
 ANALYSIS_RESULTS = ("pass", "fail", "no_data", "skipped")
+
+# -- verification (mtls_verify) -----------------------------------------------------------------
+# The mode every server port must enforce (ANY: only report), and the severity that fails the task.
+VERIFY_EXPECT = ("STRICT", "PERMISSIVE", "ANY")
+FAIL_ON = ("error", "warning", "never")
