@@ -22,3 +22,8 @@ if grep -E '^[^ ]+ +: ok=' "$log" | grep -vq 'changed=0 '; then
   exit 1
 fi
 echo "==> make demo: done; the second run changed nothing"
+# Step 8 (role mesh_verify) prints where it wrote the mesh report.
+report="$(grep -o 'Mesh report: [^ "]*' "$log" | tail -1 | cut -d' ' -f3- || true)"
+if [[ -n "$report" ]]; then
+  echo "==> mesh report: $report"
+fi
