@@ -73,11 +73,18 @@ def evidence_summary(row):
                                                 ", {0} plaintext".format(ev["plaintext"]) if ev.get("plaintext") else "")
 
 
+def verdict(result):
+    """``failed`` (the task failed, or there are errors), ``warnings``, or ``passed``."""
+    summary = result.get("summary") or {}
+    if not result.get("passed", True) or summary.get("error"):
+        return "failed"
+    return "warnings" if summary.get("warning") else "passed"
+
+
 def headline(result):
     summary = result.get("summary") or {}
-    verdict = "passed" if result.get("passed", True) else "FAILED"
     return "{0}: {1} error(s), {2} warning(s), {3} info; expect {4}; {5} namespace(s)".format(
-        verdict, summary.get("error", 0), summary.get("warning", 0), summary.get("info", 0),
+        verdict(result).upper() if verdict(result) == "failed" else verdict(result), summary.get("error", 0), summary.get("warning", 0), summary.get("info", 0),
         result.get("expect", "STRICT"), len(result.get("namespaces") or []))
 
 

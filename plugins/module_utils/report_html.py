@@ -21,7 +21,7 @@ main{padding:8px 28px 28px}section{background:#fff;border-radius:8px;box-shadow:
 padding:14px 18px}h2{font-size:17px;margin:4px 0 10px}table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e3e6eb;vertical-align:top}th{background:#eef1f5}
 .badge{display:inline-block;border-radius:10px;padding:1px 9px;font-weight:600;font-size:12px;margin-right:6px}
-.passed{background:#1f9d55;color:#fff}.failed{background:#d0342c;color:#fff}
+.passed{background:#1f9d55;color:#fff}.failed{background:#d0342c;color:#fff}.warnings{background:#e0a800}
 .error,.fail,.CONFLICT{color:#b4231b;font-weight:600}.warning,.warn{color:#9a6500;font-weight:600}
 .ok,.OK{color:#1f7a45;font-weight:600}.info{color:#44607f}
 .mode{display:inline-block;border-radius:4px;padding:1px 7px;font-weight:600;font-size:12px}
@@ -161,9 +161,8 @@ def html(result, title="Mesh report"):
             "canary-{0}-{1}".format(escape(rp.text(canary.get("namespace")), quote=True),
                                     escape(rp.text(canary.get("name")), quote=True))))
     summary = result.get("summary") or {}
-    passed = result.get("passed", True)
-    head = ('<header><h1>{0}</h1><span class="badge {1}">{2}</span>{3}</header>').format(
-        e(title), "passed" if passed else "failed", "passed" if passed else "failed", e(
+    head = ('<header><h1>{0}</h1><span class="badge {1}">{1}</span>{2}</header>').format(
+        e(title), rp.verdict(result), e(
             "{0} error(s), {1} warning(s), {2} info - expect {3} - namespaces: {4}".format(
                 summary.get("error", 0), summary.get("warning", 0), summary.get("info", 0), result.get("expect"),
                 ", ".join(n.get("name") or "" for n in result["namespaces"]))))
