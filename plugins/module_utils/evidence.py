@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import re
 from collections import OrderedDict
 
@@ -36,7 +37,7 @@ def fold(samples, namespaces=None):
     the samples of :func:`query` whose destination is in ``namespaces`` (all when None)."""
     out = OrderedDict()
     for labels, value in sorted(samples, key=lambda s: sorted(s[0].items())):
-        if value is None or value != value or value <= 0:  # NaN or nothing
+        if value is None or math.isnan(value) or value <= 0:
             continue
         dest = (labels.get("destination_workload_namespace") or "unknown", labels.get("destination_workload") or
                 "unknown")

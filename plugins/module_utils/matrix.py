@@ -223,6 +223,11 @@ def rows(ns_views, outcomes):
     return out
 
 
+def uniq(items):
+    """The distinct items, in order, joined by /."""
+    return "/".join(OrderedDict((i, 1) for i in items))
+
+
 def tls_check(ns_views, outcomes):
     """The columns users knew from ``istioctl authn tls-check``: one line per host:port and client group."""
     lines = OrderedDict()
@@ -238,7 +243,6 @@ def tls_check(ns_views, outcomes):
             line["status"] = ct.CONFLICT
     out = []
     for (host_port, label, rule, subset), line in lines.items():
-        uniq = lambda items: "/".join(OrderedDict((i, 1) for i in items))  # noqa: E731
         out.append(OrderedDict([
             ("host_port", host_port), ("status", line["status"]), ("server", uniq(line["modes"])),
             ("client", "/".join(ct.describe(line["tls"], s) for s in OrderedDict((s, 1) for s in line["sends"]))),

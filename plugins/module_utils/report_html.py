@@ -148,10 +148,9 @@ def html(result, title="Mesh report"):
         [matrix_cells(r) for r in rows], ["row-" + row_mode(r) for r in rows]), "matrix"))
     parts.append(section("tls-check", table(
         ("HOST:PORT", "STATUS", "SERVER", "CLIENT", "AUTHN POLICY", "DESTINATION RULE", "CLIENTS"),
-        [(e(t.get("host_port")), '<span class="{0}">{1}</span>'.format(escape(t.get("status") or "", quote=True),
-                                                                         e(t.get("status"))),
-          e(t.get("server")), e(t.get("client")), e(t.get("authn_policy")), e(t.get("destination_rule")),
-          e(t.get("clients"))) for t in result.get("tls_check") or []]), "tls-check"))
+        [(e(t.get("host_port")), status(t.get("status")), e(t.get("server")), e(t.get("client")),
+          e(t.get("authn_policy")), e(t.get("destination_rule")), e(t.get("clients")))
+         for t in result.get("tls_check") or []]), "tls-check"))
     for canary in result.get("canaries") or []:
         parts.append(section("Canary {0}/{1}: {2}".format(canary.get("namespace"), canary.get("name"),
                                                           canary.get("phase")), canary_chart(canary) + table(
@@ -172,6 +171,10 @@ def html(result, title="Mesh report"):
             '</head><body>{2}<main>{3}</main></body></html>\n').format(e(title), CSS, head, "".join(parts))
 
 
+def status(value):
+    return '<span class="{0}">{1}</span>'.format(escape(value or "", quote=True), e(value))
+
+
 def row_mode(row):
     return row.get("effective") if row.get("effective") in rp.MODE_LABELS else "DISABLE"
 
@@ -179,10 +182,8 @@ def row_mode(row):
 def client_line(entry):
     how = "auto" if entry.get("tls") == "auto" else "{0} ({1}{2})".format(
         entry.get("tls"), entry.get("destination_rule"), ", subset " + entry["subset"] if entry.get("subset") else "")
-    return '<span class="{0}">{1}</span> {2}'.format(escape(entry.get("status") or "", quote=True),
-                                                     e(entry.get("status")),
-                                                     e("{0}: {1} -> {2}".format(entry.get("clients"), how,
-                                                                                entry.get("sends"))))
+    return "{0} {1}".format(status(entry.get("status")), e("{0}: {1} -> {2}".format(
+        entry.get("clients"), how, entry.get("sends"))))
 
 
 def matrix_cells(row):

@@ -103,8 +103,8 @@ def test_each_problem_is_reported_once_with_the_deciding_object(mesh, ansible):
     assert [f for f in result["findings"] if f["namespace"] == clean] == []
     # the matrix: the real webhook injected the pods (2/2), the clean port is STRICT with auto mTLS
     shop, = [r for r in result["matrix"] if r["namespace"] == clean]
-    assert (shop["workload"], shop["port"], shop["effective"], shop["with_sidecar"]) == ("Deployment/shop", 8080,
-                                                                                        "STRICT", 1)
+    assert (shop["workload"], shop["port"], shop["effective"], shop["with_sidecar"]) == (
+        "Deployment/shop", 8080, "STRICT", 1)
     assert [(c["tls"], c["sends"], c["status"]) for c in shop["clients"]] == [("auto", "mTLS", "OK")]
     batch, = [r for r in result["matrix"] if r["workload"] == "Deployment/batch"]
     assert batch["effective"] == "NO_SIDECAR"

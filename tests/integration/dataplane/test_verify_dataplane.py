@@ -113,8 +113,8 @@ def ips(plane):
 def test_strict_refuses_plaintext_disable_takes_it_and_mtls_carries_the_identity(plane, ansible):
     result = verify(plane, ansible)
     rows = [r for r in result["matrix"] if r["port"] == 7070]
-    assert sorted((r["workload"], r["effective"]) for r in rows) == [("Pod/echo-v1-0", "STRICT"),
-                                                                    ("Pod/plain-v1-0", "DISABLE")]
+    assert sorted((r["workload"], r["effective"]) for r in rows) == [
+        ("Pod/echo-v1-0", "STRICT"), ("Pod/plain-v1-0", "DISABLE")]
     addresses = ips(plane)
     for row in rows:
         answered = plaintext_answered(addresses[row["workload"].split("/")[1]], 7070)
