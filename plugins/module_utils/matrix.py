@@ -16,6 +16,7 @@ from collections import OrderedDict
 
 from ansible_collections.meshops.istio.plugins.module_utils import clienttls as ct, peers, workloads as wl
 from ansible_collections.meshops.istio.plugins.module_utils.constants import SIDECAR
+from ansible_collections.meshops.istio.plugins.module_utils.routing import fqdn
 
 meta = wl.meta
 # Ports of Istio's own (the sidecar's admin, inbound/outbound capture, HBONE, health, DNS and metrics ports):
@@ -37,6 +38,23 @@ class Snapshot:
         self.root_namespace = root_namespace
         self.revisions = revisions or {}
         self.auto_mtls = auto_mtls
+        self._hosts = None
+
+    def may_apply(self, namespace, host):
+        """A DestinationRule of ``namespace`` could be for ``host`` (its exact or wildcard host matches)."""
+        if self._hosts is None:
+            self._hosts = {}
+            for ns, items in self.destination_rules.items():
+                exact, wild = set(), []
+                for rule in items:
+                    name = fqdn(ct.spec(rule).get("host"), ns)
+                    if isinstance(name, str) and name.startswith("*"):
+                        wild.append(name)
+                    else:
+                        exact.add(name)
+                self._hosts[ns] = (exact, wild)
+        exact, wild = self._hosts.get(namespace, (set(), []))
+        return host in exact or any(ct.host_match(w, host) for w in wild)
 
 
 class View:
@@ -148,8 +166,18 @@ def client_groups(snap, host, service_namespace):
     its own."""
     rules = snap.destination_rules
     groups = OrderedDict()
+    # Clients of namespaces without rules of their own all get the same answer when the service's and the root
+    # namespace's rules are exported everywhere: resolved once (so a scope of N namespaces costs N, not N squared).
+    shared = all("*" in (ct.spec(r).get("exportTo") or ["*"]) for where in (service_namespace, snap.root_namespace)
+                 for r in rules.get(where) or [])
+    cache = []
     for ns in (meta(n)["name"] for n in snap.namespaces):
-        rule = ct.resolve(rules, host, ns, service_namespace, snap.root_namespace)
+        if shared and ns != service_namespace and not snap.may_apply(ns, host):
+            if not cache:
+                cache.append(ct.resolve(rules, host, ns, service_namespace, snap.root_namespace))
+            rule = cache[0]
+        else:
+            rule = ct.resolve(rules, host, ns, service_namespace, snap.root_namespace)
         groups.setdefault(ct.rule_ref(rule), [None, [], rule])[1].append(ns)
         for sel_rule in rules.get(ns) or []:
             sel = (ct.spec(sel_rule).get("workloadSelector") or {}).get("matchLabels")

@@ -308,3 +308,25 @@ def test_bad_input_is_refused_before_any_request(params, path):
 def test_unknown_namespace_by_name():
     with pytest.raises(InputError, match="not found: nope"):
         run(vc.base(), namespaces=["nope"])
+
+
+def test_client_groups_by_destination_rule_and_export_to():
+    """Clients of a namespace with its own rule for the host form a group; the others share the service
+    namespace's rule when it is exported to them, and fall back to auto mTLS where it is not."""
+    objs = vc.base() + vc.clean_namespace("svc") + [vc.namespace(n) for n in ("a", "b", "c")]
+    objs += [vc.root_cert(n) for n in ("a", "b", "c")] + [vc.peer_authentication(n) for n in ("a", "b", "c")]
+    objs.append(vc.destination_rule("a", "own", "svc0.svc.svc.cluster.local", "ISTIO_MUTUAL"))
+    objs.append(vc.destination_rule("b", "other-host", "nothing.svc.svc.cluster.local", "DISABLE"))
+    exported = vc.destination_rule("svc", "svc0", "svc0", "ISTIO_MUTUAL")
+    objs.append(exported)
+    out, dummy, dummy = run(objs)
+    row, = [r for r in out["matrix"] if r["namespace"] == "svc"]
+    assert [(c["clients"], c["client_namespaces"], c["destination_rule"]) for c in row["clients"]] == [
+        ("clients in a", 1, "DestinationRule a/own"), ("clients in b, c, svc", 3, "DestinationRule svc/svc0")]
+    exported["spec"]["exportTo"] = [".", "b"]
+    out, dummy, dummy = run(objs)
+    row, = [r for r in out["matrix"] if r["namespace"] == "svc"]
+    assert [(c["clients"], c["client_namespaces"], c["destination_rule"], c["tls"]) for c in row["clients"]] == [
+        ("clients in a", 1, "DestinationRule a/own", "ISTIO_MUTUAL"),
+        ("clients in b, svc", 2, "DestinationRule svc/svc0", "ISTIO_MUTUAL"), ("clients in c", 1, None, "auto")]
+    assert out["findings"] == []
