@@ -38,23 +38,32 @@ class Snapshot:
         self.root_namespace = root_namespace
         self.revisions = revisions or {}
         self.auto_mtls = auto_mtls
+        self.scope_names = [meta(n)["name"] for n in namespaces]
+        self.scope_index = dict((ns, i) for i, ns in enumerate(self.scope_names))
         self._hosts = None
+        # PeerAuthentications by namespace, so each workload looks at its namespace's and the root namespace's only
+        self.policies_by_namespace = {}
+        for obj in peer_authentications:
+            self.policies_by_namespace.setdefault(meta(obj).get("namespace"), []).append(obj)
 
-    def may_apply(self, namespace, host):
-        """A DestinationRule of ``namespace`` could be for ``host`` (its exact or wildcard host matches)."""
+    def policies_for(self, namespace):
+        return (self.policies_by_namespace.get(namespace) or []) + (
+            self.policies_by_namespace.get(self.root_namespace) or [] if namespace != self.root_namespace else [])
+
+    def rule_namespaces(self, host):
+        """The namespaces with a DestinationRule whose host (exact or wildcard) matches ``host``."""
         if self._hosts is None:
-            self._hosts = {}
+            exact, wild = {}, []
             for ns, items in self.destination_rules.items():
-                exact, wild = set(), []
                 for rule in items:
                     name = fqdn(ct.spec(rule).get("host"), ns)
                     if isinstance(name, str) and name.startswith("*"):
-                        wild.append(name)
+                        wild.append((name, ns))
                     else:
-                        exact.add(name)
-                self._hosts[ns] = (exact, wild)
-        exact, wild = self._hosts.get(namespace, (set(), []))
-        return host in exact or any(ct.host_match(w, host) for w in wild)
+                        exact.setdefault(name, set()).add(ns)
+            self._hosts = (exact, wild)
+        exact, wild = self._hosts
+        return set(exact.get(host) or ()) | set(ns for name, ns in wild if ct.host_match(name, host))
 
 
 class View:
@@ -66,6 +75,7 @@ class View:
         self.labels = dict(meta(work.pods[0]).get("labels") or {}) if work.pods else {}
         self.states = [(meta(p).get("name"),) + wl.sidecar_state(p, revision) for p in work.pods]
         self.unready = [meta(p).get("name") for p in work.pods if wl.has_sidecar(p) and not wl.sidecar_ready(p)]
+        self.with_sidecar = sum(1 for p in work.pods if wl.has_sidecar(p))
         self.ports = OrderedDict()  # container port (or None) -> ["host:port", ...]
         self.decision = peers.DEFAULT_DECISION
         self.decisions = {}
@@ -74,10 +84,6 @@ class View:
     @property
     def id(self):
         return "{0}/{1}/{2}".format(self.namespace, self.kind, self.name)
-
-    @property
-    def with_sidecar(self):
-        return sum(1 for p in self.pods if wl.has_sidecar(p))
 
     @property
     def sidecar(self):
@@ -97,9 +103,11 @@ def _container_port(pods, target):
     return None
 
 
-def _selects(service, pod):
+def _selects(service, view):
+    """The Service selects the workload's pods (their labels are the first pod's: a workload's pods share their
+    template's labels)."""
     sel = (service.get("spec") or {}).get("selector") or {}
-    return bool(sel) and wl.matches(pod, sel)
+    return bool(sel) and all(view.labels.get(k) == v for k, v in sel.items())
 
 
 def host_of(service):
@@ -110,7 +118,7 @@ def attach_ports(view, services):
     """Fill ``view.ports``: the container ports its Services target (with ``host:port`` of each), then the
     container ports it declares that no Service targets; ``None`` (all ports) when it has neither."""
     for svc in services:
-        if not any(_selects(svc, p) for p in view.pods):
+        if not _selects(svc, view):
             continue
         for port in (svc.get("spec") or {}).get("ports") or []:
             if port.get("protocol", "TCP") != "TCP" or not port.get("port"):
@@ -144,7 +152,7 @@ def views(snap):
             view = View(name, work, snap.revisions.get(name))
             attach_ports(view, snap.services.get(name) or [])
             view.decision, view.decisions, view.found = peers.effective(
-                snap.peer_authentications, name, view.labels, list(view.ports), snap.root_namespace)
+                snap.policies_for(name), name, view.labels, list(view.ports), snap.root_namespace)
             found.append(view)
         out[name] = found
     return out
@@ -155,9 +163,10 @@ def effective_mode(view, port):
     return view.decisions.get(port, view.decision).mode if view.sidecar else "NO_SIDECAR"
 
 
-def _names(namespaces, most=3):
+def _names(namespaces, most=3, total=None):
+    total = len(namespaces) if total is None else total
     shown = ", ".join(namespaces[:most])
-    return shown + (" and {0} more".format(len(namespaces) - most) if len(namespaces) > most else "")
+    return shown + (" and {0} more".format(total - most) if total > most else "")
 
 
 def client_groups(snap, host, service_namespace):
@@ -165,31 +174,59 @@ def client_groups(snap, host, service_namespace):
     none) for ``host``, with how many namespaces each holds; a rule selecting client workloads makes a group of
     its own."""
     rules = snap.destination_rules
-    groups = OrderedDict()
-    # Clients of namespaces without rules of their own all get the same answer when the service's and the root
-    # namespace's rules are exported everywhere: resolved once (so a scope of N namespaces costs N, not N squared).
+    # Clients of namespaces without a rule that could be for the host all get the same answer when the service's
+    # and the root namespace's rules are exported everywhere: resolved once, and the namespaces are counted, not
+    # visited (a scope of N namespaces and M services costs M resolutions, not N x M).
     shared = all("*" in (ct.spec(r).get("exportTo") or ["*"]) for where in (service_namespace, snap.root_namespace)
                  for r in rules.get(where) or [])
-    cache = []
-    for ns in (meta(n)["name"] for n in snap.namespaces):
-        if shared and ns != service_namespace and not snap.may_apply(ns, host):
-            if not cache:
-                cache.append(ct.resolve(rules, host, ns, service_namespace, snap.root_namespace))
-            rule = cache[0]
-        else:
-            rule = ct.resolve(rules, host, ns, service_namespace, snap.root_namespace)
-        groups.setdefault(ct.rule_ref(rule), [None, [], rule])[1].append(ns)
+    special = snap.rule_namespaces(host) | {service_namespace}
+    names = snap.scope_names
+    visit = sorted((snap.scope_index[ns] for ns in special if ns in snap.scope_index)) if shared else range(len(names))
+    groups = []  # each: label (None: by rule), visited namespaces, count, rule, first index, counts unvisited
+
+    def group_of(rule, index):
+        for entry in groups:
+            if entry["label"] is None and ct.rule_ref(entry["rule"]) == ct.rule_ref(rule):
+                return entry
+        groups.append({"label": None, "visited": [], "count": 0, "rule": rule, "first": index, "common": False})
+        return groups[-1]
+
+    if shared and len(visit) < len(names):
+        first = next(i for i, ns in enumerate(names) if ns not in special)
+        entry = group_of(ct.resolve(rules, host, names[first], service_namespace, snap.root_namespace), first)
+        entry["count"], entry["common"] = len(names) - len(visit), True
+    for i in visit:
+        ns = names[i]
+        entry = group_of(ct.resolve(rules, host, ns, service_namespace, snap.root_namespace), i)
+        entry["visited"].append(ns)
+        entry["count"] += 1
+        entry["first"] = min(entry["first"], i)
         for sel_rule in rules.get(ns) or []:
             sel = (ct.spec(sel_rule).get("workloadSelector") or {}).get("matchLabels")
             if sel and ct.best([sel_rule], host, ns, sel) is not None:
-                label = "clients in {0} matching {1}".format(ns, ",".join(
-                    "{0}={1}".format(k, v) for k, v in sorted(sel.items())))
-                groups.setdefault((label, ct.rule_ref(sel_rule)), [label, [ns], sel_rule])
+                groups.append({"label": "clients in {0} matching {1}".format(ns, ",".join(
+                    "{0}={1}".format(k, v) for k, v in sorted(sel.items()))), "visited": [ns], "count": 1,
+                    "rule": sel_rule, "first": i, "common": False})
     out = []
-    for label, namespaces, rule in groups.values():
-        if label is None:
-            label = "clients in scope" if len(groups) == 1 else "clients in " + _names(namespaces)
-        out.append((label, len(namespaces), rule))
+    for entry in sorted(groups, key=lambda g: g["first"]):
+        label = entry["label"]
+        if label is None and len(groups) == 1:
+            label = "clients in scope"
+        elif label is None:
+            members = entry["visited"] + (_unvisited(names, special, entry["first"], 3) if entry["common"] else [])
+            label = "clients in " + _names(sorted(members, key=lambda n: snap.scope_index[n]), total=entry["count"])
+        out.append((label, entry["count"], entry["rule"]))
+    return out
+
+
+def _unvisited(names, special, start, most):
+    """Up to ``most`` namespaces from ``start`` on that are not ``special`` (those the common group counted)."""
+    out = []
+    for ns in names[start:]:
+        if len(out) >= most:
+            break
+        if ns not in special:
+            out.append(ns)
     return out
 
 
@@ -198,9 +235,9 @@ def service_ports(snap, ns_views):
     out = []
     for ns, found in ns_views.items():
         for svc in snap.services.get(ns) or []:
+            ends = [v for v in found if _selects(svc, v)]
             for port in (svc.get("spec") or {}).get("ports") or []:
-                ends = [v for v in found if any(_selects(svc, p) for p in v.pods)]
-                target = _container_port([p for v in ends for p in v.pods], port.get("targetPort", port.get("port")))
+                target = _container_port([v.pods[0] for v in ends], port.get("targetPort", port.get("port")))
                 if ends and target is not None and target not in ISTIO_PORTS and port.get("protocol", "TCP") == "TCP":
                     out.append((svc, port["port"], target, ends))
     return out
