@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fnmatch
 import json
 import re
 from collections import OrderedDict
@@ -21,6 +22,8 @@ from ansible_collections.meshops.istio.plugins.module_utils.errors import Comman
 LEVELS = {"Error": "error", "Warning": "warning", "Info": "info"}
 # "Kind name" or "Kind namespace/name", optionally followed by " (...)"; "Namespace name" names a namespace.
 ORIGIN_RE = re.compile(r"^(?P<kind>[A-Za-z]+) (?:(?P<namespace>[a-z0-9][-a-z0-9]*)/)?(?P<name>[^\s]+)")
+# An entry of analyze_suppress: a code, or a code and the origin it is about (``*`` wildcards allowed).
+SUPPRESS_RE = re.compile(r"^IST[0-9]{4}(=.+)?$")
 # istioctl analyze's exit code when it found messages at or above its failure threshold (not a failure here).
 ISSUES_FOUND = 79
 
@@ -71,6 +74,27 @@ def parse(stdout, namespaces):
             ("message", item.get("message") or ""), ("origin", item.get("origin")), ("namespace", ns),
             ("documentation_url", item.get("documentationUrl"))]))
     return out
+
+
+def suppressed_by(message, rules):
+    """The first rule of ``rules`` (``IST0133`` or ``IST0133=EnvoyFilter shop/*``) that suppresses ``message``."""
+    for rule in rules or []:
+        code, dummy, origin = rule.partition("=")
+        if fnmatch.fnmatchcase(message["code"], code) and (not origin or fnmatch.fnmatchcase(
+                message.get("origin") or "", origin.strip())):
+            return rule
+    return None
+
+
+def split(messages, rules):
+    """``(kept, suppressed)``: the messages no rule suppresses, and ``code origin`` of the others."""
+    kept, gone = [], []
+    for msg in messages:
+        if suppressed_by(msg, rules):
+            gone.append("{0} {1}".format(msg["code"], msg.get("origin")))
+        else:
+            kept.append(msg)
+    return kept, gone
 
 
 def run(module, istioctl, namespaces, kubeconfig=None, context=None):

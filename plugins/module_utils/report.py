@@ -88,6 +88,13 @@ def headline(result):
         result.get("expect", "STRICT"), len(result.get("namespaces") or []))
 
 
+def suppressed(result):
+    """The istioctl analyze messages analyze_suppress left out, as one line (empty when none)."""
+    gone = (result.get("analyze") or {}).get("suppressed") or []
+    return "istioctl analyze messages suppressed (analyze_suppress): " + "; ".join(text(g) for g in gone) if gone \
+        else ""
+
+
 def table(headers, rows):
     out = ["| " + " | ".join(md(h) for h in headers) + " |", "|" + "---|" * len(headers)]
     for row in rows:
@@ -105,6 +112,8 @@ def markdown(result, title="Mesh report"):
                                              md(check.get("title")),
                                              " - " + md(check.get("hint")) if check.get("status") != "ok" and
                                              check.get("hint") else ""))
+    if suppressed(result):
+        lines += ["", md(suppressed(result))]
     lines += ["", "## Findings", ""]
     if result["findings"]:
         lines += table(("severity", "code", "namespace", "message", "objects", "hint"), [

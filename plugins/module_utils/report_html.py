@@ -127,7 +127,8 @@ def html(result, title="Mesh report"):
         escape(c.get("status") or "", quote=True), MARKS.get(c.get("status"), "?"), e(c.get("title")),
         ' <span class="muted">- {0}</span>'.format(e(c.get("hint"))) if c.get("status") != "ok" and c.get("hint")
         else "") for c in result["checks"])
-    parts.append(section("Checks", '<ul class="checks">{0}</ul>'.format(checks), "checks"))
+    note = '<p class="muted">{0}</p>'.format(e(rp.suppressed(result))) if rp.suppressed(result) else ""
+    parts.append(section("Checks", '<ul class="checks">{0}</ul>{1}'.format(checks, note), "checks"))
     findings = result["findings"]
     parts.append(section("Findings ({0})".format(len(findings)), table(
         ("severity", "code", "namespace", "message", "objects", "hint"),

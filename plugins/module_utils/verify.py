@@ -45,6 +45,11 @@ def validate_params(params):
         problems.add("evidence_window", "{0!r} is not a Prometheus range such as 30s, 10m or 1h".format(window))
     if params.get("ca_root_cert") and not certs.certificates(params["ca_root_cert"]):
         problems.add("ca_root_cert", "holds no PEM certificate (-----BEGIN CERTIFICATE----- ...)")
+    for i, rule in enumerate(params.get("analyze_suppress") or []):
+        if not isinstance(rule, str) or not analyze.SUPPRESS_RE.match(rule):
+            problems.add("analyze_suppress[{0}]".format(i), "{0!r} is not a code (IST0133) or a code and the object "
+                                                           "it is about (IST0133=EnvoyFilter shop/rate-limit; * "
+                                                           "matches anything)".format(rule))
     for field in ("root_namespace", "istio_namespace"):
         if params.get(field):
             validate.dns_label(problems, field, params[field])
@@ -215,8 +220,9 @@ def lint(module, params, names, found):
         for name in os.listdir(tmp):
             os.remove(os.path.join(tmp, name))
         os.rmdir(tmp)
-    found.analyzed(messages)
-    return OrderedDict([("ran", True), ("messages", len(messages))])
+    kept, gone = analyze.split(messages, params.get("analyze_suppress"))
+    found.analyzed(kept)
+    return OrderedDict([("ran", True), ("messages", len(kept)), ("suppressed", gone)])
 
 
 def canaries(vss):

@@ -71,6 +71,14 @@ options:
       not found (and O(istioctl_path) is not given) the check says so and the rest runs.
     type: bool
     default: true
+  analyze_suppress:
+    description:
+      - C(istioctl analyze) messages to leave out, each a code (C(IST0133)) or a code and the object the message is
+        about as the findings name it (C(IST0133=EnvoyFilter shop/api-rate-limit)); C(*) matches anything. What
+        was left out is returned in RV(analyze.suppressed) and shown in the report.
+    type: list
+    elements: str
+    default: []
   istioctl_path:
     description: Path or name of istioctl. Default is C(istioctl) on PATH.
     type: path
@@ -199,7 +207,8 @@ evidence:
   returned: always
   type: dict
 analyze:
-  description: C(ran), C(messages) (how many were about the scope), C(error).
+  description: C(ran), C(messages) (how many about the scope became findings), C(suppressed) (C(code origin) of
+    those O(analyze_suppress) left out), C(error).
   returned: always
   type: dict
 canaries:
@@ -224,6 +233,7 @@ def argspec():
         expect=dict(type="str", choices=list(VERIFY_EXPECT), default="STRICT"),
         fail_on=dict(type="str", choices=list(FAIL_ON), default="error"),
         analyze=dict(type="bool", default=True),
+        analyze_suppress=dict(type="list", elements="str", default=[]),
         istioctl_path=dict(type="path"),
         evidence_window=dict(type="str", default="10m"),
         ca_root_cert=dict(type="str"),

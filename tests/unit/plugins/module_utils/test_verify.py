@@ -18,7 +18,7 @@ from ansible_collections.meshops.istio.tests.unit import fakes
 from ansible_collections.meshops.istio.tests.unit.plugins.module_utils import verify_cluster as vc
 
 DEFAULTS = dict(namespaces=None, namespace_selector=None, expect="STRICT", fail_on="never", analyze=False,
-                istioctl_path=None, evidence_window="10m", ca_root_cert=None, root_namespace=None,
+                analyze_suppress=[], istioctl_path=None, evidence_window="10m", ca_root_cert=None, root_namespace=None,
                 istio_namespace="istio-system", prometheus_url=None, prometheus_headers={},
                 prometheus_bearer_token=None, prometheus_ca_path=None, prometheus_validate_certs=True,
                 prometheus_timeout=10, kubeconfig=None, context=None, host=None)
@@ -268,7 +268,7 @@ def test_istioctl_analyze_is_folded_in_for_the_scope_only():
                             kubeconfig="/k/config", context="lab")
     assert module.commands == [["/bin/istioctl", "analyze", "-o", "json", "--kubeconfig", "/k/config",
                                 "--context", "lab", "--namespace", "shop"]]
-    assert codes(out) == ["IST0101", "IST0118"] and out["analyze"] == {"ran": True, "messages": 2}
+    assert codes(out) == ["IST0101", "IST0118"] and out["analyze"] == {"ran": True, "messages": 2, "suppressed": []}
     assert [f["severity"] for f in out["findings"]] == ["error", "warning"]
 
 
@@ -330,3 +330,18 @@ def test_client_groups_by_destination_rule_and_export_to():
         ("clients in a", 1, "DestinationRule a/own", "ISTIO_MUTUAL"),
         ("clients in b, svc", 2, "DestinationRule svc/svc0", "ISTIO_MUTUAL"), ("clients in c", 1, None, "auto")]
     assert out["findings"] == []
+
+
+def test_analyze_messages_accepted_on_purpose_are_left_out_and_listed():
+    module = Module(istioctl="/bin/istioctl", analyze_output=ANALYZE)
+    out, dummy, dummy = run(vc.base() + vc.clean_namespace("shop"), module=module, analyze=True,
+                            analyze_suppress=["IST0118", "IST0101=VirtualService shop/w*"])
+    assert out["findings"] == [] and out["analyze"]["suppressed"] == [
+        "IST0101 VirtualService shop/web", "IST0118 Service shop/svc0"]
+    from ansible_collections.meshops.istio.plugins.module_utils import report
+    assert "IST0101 VirtualService shop/web" in report.markdown(out)
+    out, dummy, dummy = run(vc.base() + vc.clean_namespace("shop"), module=Module(
+        istioctl="/bin/istioctl", analyze_output=ANALYZE), analyze=True, analyze_suppress=["IST0101=Pod shop/*"])
+    assert [f["code"] for f in out["findings"]] == ["IST0101", "IST0118"]
+    with pytest.raises(InputError, match=r"analyze_suppress\[0\]"):
+        run(vc.base(), analyze_suppress=["EnvoyFilter shop/x"])
