@@ -47,9 +47,8 @@ def validate_params(params):
         problems.add("ca_root_cert", "holds no PEM certificate (-----BEGIN CERTIFICATE----- ...)")
     for i, rule in enumerate(params.get("analyze_suppress") or []):
         if not isinstance(rule, str) or not analyze.SUPPRESS_RE.match(rule):
-            problems.add("analyze_suppress[{0}]".format(i), "{0!r} is not a code (IST0133) or a code and the object "
-                                                           "it is about (IST0133=EnvoyFilter shop/rate-limit; * "
-                                                           "matches anything)".format(rule))
+            problems.add("analyze_suppress[{0}]".format(i), "{0!r} is not a code (IST0133) or a code and the "
+                         "object it is about (IST0133=EnvoyFilter shop/rate-limit; * matches anything)".format(rule))
     for field in ("root_namespace", "istio_namespace"):
         if params.get(field):
             validate.dns_label(problems, field, params[field])

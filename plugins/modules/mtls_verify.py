@@ -75,7 +75,7 @@ options:
     description:
       - C(istioctl analyze) messages to leave out, each a code (C(IST0133)) or a code and the object the message is
         about as the findings name it (C(IST0133=EnvoyFilter shop/api-rate-limit)); C(*) matches anything. What
-        was left out is returned in RV(analyze.suppressed) and shown in the report.
+        was left out is returned in RV(analyze) (C(suppressed)) and shown in the report.
     type: list
     elements: str
     default: []
