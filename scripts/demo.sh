@@ -26,3 +26,8 @@ echo "==> make demo: done; the second run changed nothing"
 echo "==> summary"
 sed -n '/TASK \[Summary of the cluster\]/,/^PLAY RECAP/p' "$log" | sed -n 's/^ *"\(.*\)",\{0,1\}$/\1/p'
 
+# Step 8 (role mesh_verify) prints where it wrote the mesh report.
+report="$(grep -o 'Mesh report: [^ "]*' "$log" | tail -1 | cut -d' ' -f3- || true)"
+if [[ -n "$report" ]]; then
+  echo "==> mesh report: $report"
+fi

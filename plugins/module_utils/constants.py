@@ -71,3 +71,8 @@ ANALYSIS_RESULTS = ("pass", "fail", "no_data", "skipped")
 # canary_shift's actions (the first is the default) and what an analysis without data means.
 CANARY_ACTIONS = ("run", "status", "promote", "abort", "resume", "retry")
 NO_DATA_POLICIES = ("fail", "hold", "skip")
+
+# -- verification (mtls_verify) -----------------------------------------------------------------
+# The mode every server port must enforce (ANY: only report), and the severity that fails the task.
+VERIFY_EXPECT = ("STRICT", "PERMISSIVE", "ANY")
+FAIL_ON = ("error", "warning", "never")

@@ -71,6 +71,37 @@ def opt_out(obj_meta):
     return None
 
 
+def sidecar_ready(pod):
+    """The istio-proxy container reports Ready (as a container or a native sidecar); without a status for it,
+    the pod's own Ready condition."""
+    status = pod.get("status") or {}
+    for entry in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
+        if entry.get("name") == SIDECAR:
+            return bool(entry.get("ready"))
+    return pod_ready(pod)
+
+
+# What a pod of a namespace labelled for injection says about its sidecar (mtls_verify's findings).
+SIDECAR_OK, SIDECAR_MISSING, SIDECAR_OPTED_OUT, SIDECAR_OTHER_REVISION = "ok", "missing", "opted_out", "other_revision"
+
+
+def sidecar_state(pod, revision):
+    """``(state, reason)``: ``ok``; ``missing`` (not injected: created before the label, or the injector
+    failed); ``opted_out`` (``sidecar.istio.io/inject`` says no, or hostNetwork); ``other_revision`` (injected
+    by another control plane revision than ``revision``; None accepts any)."""
+    if not has_sidecar(pod):
+        why = opt_out(meta(pod))
+        if why:
+            return SIDECAR_OPTED_OUT, why
+        if (pod.get("spec") or {}).get("hostNetwork"):
+            return SIDECAR_OPTED_OUT, "hostNetwork pods are never injected"
+        return SIDECAR_MISSING, "no {0} container".format(SIDECAR)
+    found = pod_revision(pod)
+    if revision is not None and found not in (None, revision):
+        return SIDECAR_OTHER_REVISION, "injected by revision {0}, not {1}".format(found, revision)
+    return SIDECAR_OK, None
+
+
 def matches(pod, selector):
     """The pod carries every label of ``selector`` (matchLabels)."""
     labels = meta(pod).get("labels") or {}

@@ -445,3 +445,28 @@ def test_shipped_rbac_runs_the_app_deploy_role_creating_its_namespace(lab, ident
         assert rc == 0 and stats["localhost"]["changed"] == 0, Ansible.failure(out) if rc else stats
     finally:
         lab.kubectl("delete", "namespace", ns, "--wait=false", "--ignore-not-found", check=False)
+
+
+def test_shipped_rbac_runs_mtls_verify_read_only(lab, identity, namespace):
+    """mtls_verify with only its ClusterRole (bound cluster-wide: one list per kind across the cluster): the matrix
+    of two namespaces, no Secret readable, nothing writable; without the PeerAuthentication rule the 403 names it."""
+    names = [namespace("rbacv", labels={"istio-injection": "enabled"}) for dummy in range(2)]
+    for ns in names:
+        deploy(lab, ns, "web")
+    identity.grant("meshops-istio:mtls-verify")
+    sa = identity.as_sa
+    assert "forbidden" in sa.kubectl("get", "secrets", "-n", names[0], check=False).stderr.lower()
+    assert "forbidden" in sa.kubectl("delete", "pods", "--all", "-n", names[0], check=False).stderr.lower()
+    args = {"namespaces": names, "analyze": False, "fail_on": "never"}
+    result = identity.ansible.module("meshops.istio.mtls_verify", args)
+    assert not result.get("failed"), result.get("msg")
+    assert sorted(r["namespace"] for r in result["matrix"]) == sorted(names)
+    assert [r["with_sidecar"] for r in result["matrix"]] == [1, 1]
+    assert set(result["api_calls"]) == {"discovery", "list", "get"}
+
+    identity.cleanup()
+    identity.cluster_objects = []
+    identity.grant("meshops-istio:mtls-verify", drop=lambda rule: "peerauthentications" in rule["resources"])
+    result = identity.ansible.module("meshops.istio.mtls_verify", args)
+    assert result.get("failed") is True
+    assert "may not list peerauthentications.security.istio.io" in result["msg"], result["msg"]

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from ansible_collections.meshops.istio.plugins.modules import (
-    canary_shift, istio_install, mesh_onboard, mesh_policy, mesh_traffic)
+    canary_shift, istio_install, mesh_onboard, mesh_policy, mesh_traffic, mtls_verify,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
@@ -30,10 +31,13 @@ MIRRORS = {
     ("mesh_security", "mesh_security_service_entries.resolution"): (mesh_policy, "service_entries.resolution"),
     ("mesh_traffic", "mesh_traffic_rate_limits.context"): (mesh_traffic, "rate_limits.context"),
     ("canary", "canary_action"): (canary_shift, "action"),
+    ("mesh_verify", "mesh_verify_expect"): (mtls_verify, "expect"),
+    ("mesh_verify", "mesh_verify_fail_on"): (mtls_verify, "fail_on"),
 }
 # Choices that belong to the role alone (no module takes them).
 OWN = {("addons", "addons_state"), ("addons", "addons_components"), ("compose_validate", "compose_validate_engine"),
-       ("compose_validate", "compose_validate_smoke_requests.body_format"), ("canary", "canary_service")}
+       ("compose_validate", "compose_validate_smoke_requests.body_format"), ("canary", "canary_service"),
+       ("mesh_verify", "mesh_verify_report_formats")}
 
 
 def role_choices():

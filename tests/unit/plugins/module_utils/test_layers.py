@@ -21,7 +21,9 @@ LAYERS = {
     "forbidden": 0, "istio_api": 0, "kube": 1, "waiter": 1, "validate": 1, "prometheus": 1,
     "workloads": 2, "render": 2, "iop": 2, "mesh": 3, "security": 4, "module": 4, "routing": 4, "ratelimit": 4,
     "rollout": 2, "shift": 3, "analysis": 2, "canary_params": 3, "canary_target": 5,
-    "install": 9, "onboard": 9, "policy": 9, "pod_info": 9, "traffic": 9, "canary": 9,
+    "peers": 3, "clienttls": 5, "matrix": 6, "findings": 6, "evidence": 0, "certs": 0, "analyze": 1,
+    "report": 2, "report_html": 3,
+    "install": 9, "onboard": 9, "policy": 9, "pod_info": 9, "traffic": 9, "canary": 9, "verify": 9,
 }
 RUNNERS = {name for name, layer in LAYERS.items() if layer == 9}
 
