@@ -18,7 +18,7 @@ PREFIX = "ansible_collections.meshops.istio.plugins.module_utils"
 # Lower numbers are lower layers; a file may import only files of a lower layer.
 LAYERS = {
     "constants": 0, "errors": 0, "retry": 0, "diff": 0,
-    "forbidden": 0, "kube": 1, "waiter": 1, "validate": 1,
+    "forbidden": 0, "fields": 0, "batch": 0, "calls": 1, "kube": 2, "waiter": 1, "validate": 1,
     "workloads": 2, "render": 2, "mesh": 3, "security": 4, "module": 4, "routing": 4, "ratelimit": 4,
     "install": 9, "onboard": 9, "policy": 9, "pod_info": 9, "traffic": 9,
 }
