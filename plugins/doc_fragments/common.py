@@ -10,7 +10,8 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     """What every meshops.istio module shares: check and diff mode, requirements, the result contract
     (``meshops.istio.common``); the ``state`` option (``meshops.istio.common.state``); the ``wait_timeout``
-    option (``meshops.istio.common.wait``); the attributes of a module that only reads
+    option (``meshops.istio.common.wait``); the ``concurrency`` option of the modules that write many objects
+    (``meshops.istio.common.concurrency``); the attributes of a module that only reads
     (``meshops.istio.common.read_only``, listed before ``meshops.istio.common``)."""
 
     DOCUMENTATION = r"""
@@ -63,4 +64,17 @@ options:
     description: Seconds to wait for what the module waits for (rollouts, CRDs, readiness).
     type: int
     default: 300
+"""
+
+    CONCURRENCY = r"""
+options:
+  concurrency:
+    description:
+      - How many API requests of a batch are in flight at once (the server-side dry runs, the writes, the reads
+        of the live objects, the deletions of pruned objects). CustomResourceDefinitions are written before
+        Namespaces, and Namespaces before everything else; results and errors are reported in the order of the
+        objects.
+      - C(1) sends the requests one after the other.
+    type: int
+    default: 8
 """

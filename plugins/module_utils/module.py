@@ -22,8 +22,8 @@ from ansible_collections.kubernetes.core.plugins.module_utils.args_common import
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 
 from ansible_collections.meshops.istio.plugins.module_utils.diff import object_diff
-from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, MeshError, ref
-from ansible_collections.meshops.istio.plugins.module_utils.kube import Kube
+from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, InputError, MeshError, ref
+from ansible_collections.meshops.istio.plugins.module_utils.kube import DEFAULT_CONCURRENCY, Kube
 
 
 def argument_spec(**options):
@@ -31,6 +31,11 @@ def argument_spec(**options):
     spec = copy.deepcopy(AUTH_ARG_SPEC)
     spec.update(options)
     return spec
+
+
+def concurrency_option():
+    """The ``concurrency`` option (doc fragment ``meshops.istio.common.concurrency``)."""
+    return dict(type="int", default=DEFAULT_CONCURRENCY)
 
 
 def named_list(**options):
@@ -107,6 +112,10 @@ def run_module(spec, runner, **module_kwargs):
     module = MeshModule(argument_spec=spec, **module_kwargs)
     kube = Kube(module)
     try:
+        concurrency = module.params.get("concurrency")
+        if concurrency is not None and concurrency < 1:
+            raise InputError("concurrency: must be at least 1 (1 sends the requests one after the other), "
+                             "got {0}".format(concurrency))
         out = runner(module, kube)
     except MeshError as exc:
         rbac_hint(exc, kube, (getattr(module, "_name", None) or "this module").rpartition(".")[2])

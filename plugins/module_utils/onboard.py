@@ -15,11 +15,10 @@ __metaclass__ = type
 
 from collections import OrderedDict
 
-from ansible_collections.meshops.istio.plugins.module_utils import mesh, validate, workloads as wl
+from ansible_collections.meshops.istio.plugins.module_utils import batch, mesh, validate, workloads as wl
 from ansible_collections.meshops.istio.plugins.module_utils.constants import (
     APPS, INJECTION_LABEL, PROTECTED_NAMESPACES, REVISION_LABEL, WORKLOAD_KINDS,
 )
-from ansible_collections.meshops.istio.plugins.module_utils.diff import is_subset
 from ansible_collections.meshops.istio.plugins.module_utils.errors import MeshError, ref
 from ansible_collections.meshops.istio.plugins.module_utils.kube import Change
 from ansible_collections.meshops.istio.plugins.module_utils.module import result
@@ -75,8 +74,8 @@ class Onboarding:
         found = mesh.select_namespaces(self.kube, self.params.get("namespaces"), self.params.get("namespace_selector"),
                                        self.warn)
         self.scope = [mesh.Namespace(obj) for obj in found]
+        batch.values(self.kube.parallel([lambda ns=ns: ns.discover(self.kube) for ns in self.scope]))
         for ns in self.scope:
-            ns.discover(self.kube)
             for work in ns.workloads.values():
                 wl.classify(work, self.want)
             defaults = ["{0}/{1}".format(w.kind, w.name) for w in ns.workloads.values()
@@ -107,22 +106,15 @@ class Onboarding:
                 wanted.append(mesh.peer_authentication(ns.name, self.params["mtls_mode"]))
             if self.params.get("default_deny"):
                 wanted.append(mesh.deny_all(ns.name))
-        live = {}
-        for obj in wanted:
-            found = self.kube.get(obj["apiVersion"], obj["kind"], meta(obj)["name"], meta(obj)["namespace"])
-            if found is not None:
-                live[self.kube.key(obj)] = found
-        # Objects that already hold every wanted field need no dry run: the apply would change nothing.
-        send = [o for o in wanted if not is_subset(o, live.get(self.kube.key(o)))]
-        planned = dict((self.kube.key(c.obj), c) for c in self.kube.plan(send, live=live)) if send else {}
+        # One read per kind and namespace; objects an apply could not change are not dry-run (Kube.plan).
         by_ns = dict((ns.name, ns) for ns in self.scope)
-        for obj in wanted:
-            before = live.get(self.kube.key(obj))
-            if obj["kind"] == "AuthorizationPolicy" and before is not None and before.get("spec"):
+        for change in self.kube.plan(wanted) if wanted else []:
+            before = change.before
+            if (change.obj["kind"] == "AuthorizationPolicy" and before is not None and before.get("spec")
+                    and change.action == "unchanged"):
                 self.warn("{0} exists with a non-empty spec, so it may not deny all traffic; it was left as "
                           "it is".format(ref(before)))
-            change = planned.get(self.kube.key(obj)) or Change(obj, "unchanged", before, before)
-            by_ns[meta(obj)["namespace"]].policies.append(change)
+            by_ns[meta(change.obj)["namespace"]].policies.append(change)
 
     def check_strict(self, predicted):
         """Refuse STRICT mTLS while pods in scope would run without the sidecar (unless force)."""
@@ -147,21 +139,32 @@ class Onboarding:
                 ns.obj = after
 
     def restart(self):
-        """Restart the planned workloads, at most max_concurrent_restarts rolling at once, each given
-        wait_timeout seconds to roll out (then it is failed and its slot freed)."""
+        """Restart the planned workloads in waves: at most max_concurrent_restarts rolling at once (their
+        restarts sent together, ``concurrency`` requests in flight), each given wait_timeout seconds to roll
+        out (then it is failed and its slot freed); a slot freed is refilled at the next look. Rollouts are
+        followed with one list per kind and namespace rolling, per look (every 0.2 to 0.5 s)."""
         queue = self.workloads(wl.RESTART)
         limit, timeout = self.params["max_concurrent_restarts"], self.params["wait_timeout"]
         rolling = OrderedDict()
 
+        def start():
+            wave = queue[:max(0, limit - len(rolling))]
+            del queue[:len(wave)]
+            outcomes = self.kube.parallel([lambda w=w: self.kube.commit([w.change], force_conflicts=True)[0]
+                                           for w in wave], stop_on_error=True)
+            for work, outcome in zip(wave, outcomes):
+                if outcome.ran and outcome.error is None:
+                    work.change, work.done = outcome.value, True
+                    rolling[work.id] = (work, self.kube.clock() + timeout)
+            batch.values(outcomes)
+
         def settled():
-            while queue and len(rolling) < limit:
-                work = queue.pop(0)
-                work.change = self.kube.commit([work.change], force_conflicts=True)[0]
-                work.done = True
-                rolling[work.id] = (work, self.kube.clock() + timeout)
-            kinds = OrderedDict(((w.namespace, w.kind), True) for w, dummy in rolling.values())
-            for namespace, kind in kinds:
-                live = dict((meta(o)["name"], o) for o in self.kube.list(APPS, kind, namespace=namespace))
+            start()
+            groups = list(OrderedDict(((w.namespace, w.kind), True) for w, dummy in rolling.values()))
+            found = batch.values(self.kube.parallel([lambda g=g: self.kube.list(APPS, g[1], namespace=g[0])
+                                                     for g in groups]))
+            for (namespace, kind), items in zip(groups, found):
+                live = dict((meta(o)["name"], o) for o in items)
                 for work, deadline in [r for r in rolling.values() if (r[0].namespace, r[0].kind) == (namespace, kind)]:
                     obj = work.obj = live.get(work.name, work.obj)
                     if work.name not in live:
@@ -176,7 +179,7 @@ class Onboarding:
                     del rolling[work.id]
             return not queue and not rolling
 
-        poll(settled, None, self.kube.sleep, self.kube.clock, max_interval=1.0)
+        poll(settled, None, self.kube.sleep, self.kube.clock, max_interval=0.5)
 
     def verify(self):
         """Wait (wait_timeout) until every workload of the namespaces this run changed, or that were not
@@ -189,8 +192,7 @@ class Onboarding:
 
         def settled():
             if fresh[0]:
-                for ns in pending:
-                    self.rediscover(ns)
+                batch.values(self.kube.parallel([lambda ns=ns: self.rediscover(ns) for ns in pending]))
             fresh[0] = True
             pending[:] = [ns for ns in pending if unsettled(ns)]
             return not pending

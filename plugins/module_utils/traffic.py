@@ -18,7 +18,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshops.istio.plugins.module_utils import ratelimit, routing, validate
+from collections import OrderedDict
+
+from ansible_collections.meshops.istio.plugins.module_utils import batch, ratelimit, routing, validate
 from ansible_collections.meshops.istio.plugins.module_utils.constants import OWNER_LABEL
 from ansible_collections.meshops.istio.plugins.module_utils.kube import Change
 from ansible_collections.meshops.istio.plugins.module_utils.module import record, result
@@ -126,9 +128,12 @@ def stale(kube, params, objs):
     """Objects labelled with this owner that ``objs`` no longer holds: routes first, then what they use."""
     keep = set(kube.key(o) for o in objs)
     selector = "{0}={1}".format(OWNER_LABEL, params["owner"])
+    kinds = [kind for dummy, kind, dummy in reversed(KINDS)]
+    found = batch.values(kube.parallel([lambda k=k: kube.list(API_VERSIONS[k], k, label_selector=selector)
+                                        for k in kinds]))
     out = []
-    for dummy, kind, dummy in reversed(KINDS):
-        for live in kube.list(API_VERSIONS[kind], kind, label_selector=selector):
+    for kind, items in zip(kinds, found):
+        for live in items:
             meta = live.get("metadata") or {}
             obj = {"apiVersion": API_VERSIONS[kind], "kind": kind,
                    "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace")}}
@@ -145,7 +150,11 @@ def run(module, kube):
     changes = kube.plan(objs)
     doomed = stale(kube, params, objs) if params.get("prune", True) else []
     changes = kube.commit(changes)
-    for obj, before in doomed:
-        if kube.delete(obj):
-            changes.append(Change(obj, "deleted", before, None))
+    by_kind = OrderedDict()
+    for obj, before in doomed:  # routes first, then what they use: one kind after the other
+        by_kind.setdefault(obj["kind"], []).append((obj, before))
+    for group in by_kind.values():
+        for (obj, before), gone in zip(group, kube.delete_all([o for o, dummy in group])):
+            if gone:
+                changes.append(Change(obj, "deleted", before, None))
     return result(module, kube, changes, resources=[record(o, "present") for o in objs])

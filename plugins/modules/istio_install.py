@@ -133,6 +133,7 @@ options:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - meshops.istio.common
+  - meshops.istio.common.concurrency
   - meshops.istio.common.state
   - meshops.istio.common.wait
 attributes:
@@ -230,11 +231,14 @@ api_calls:
 
 from ansible_collections.meshops.istio.plugins.module_utils.constants import INSTALL_METHODS, STATES
 from ansible_collections.meshops.istio.plugins.module_utils.install import run
-from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, run_module
+from ansible_collections.meshops.istio.plugins.module_utils.module import (
+    argument_spec, concurrency_option, run_module,
+)
 
 
 def argspec():
     return argument_spec(
+        concurrency=concurrency_option(),
         state=dict(type="str", choices=list(STATES), default="present"),
         method=dict(type="str", choices=list(INSTALL_METHODS), default="istioctl"),
         version=dict(type="str"),

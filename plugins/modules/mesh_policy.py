@@ -195,6 +195,7 @@ options:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - meshops.istio.common
+  - meshops.istio.common.concurrency
   - meshops.istio.common.state
 notes:
   - Needs get, list and server-side apply (or delete) on the kinds written, and, for the STRICT check, list on
@@ -279,12 +280,15 @@ api_calls:
 from ansible_collections.meshops.istio.plugins.module_utils.constants import (
     ACTIONS, MTLS_MODES, ROOT_NAMESPACE, SE_LOCATIONS, SE_RESOLUTIONS, STATES,
 )
-from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, named_list, run_module
+from ansible_collections.meshops.istio.plugins.module_utils.module import (
+    argument_spec, concurrency_option, named_list, run_module,
+)
 from ansible_collections.meshops.istio.plugins.module_utils.policy import run
 
 
 def argspec():
     return argument_spec(
+        concurrency=concurrency_option(),
         state=dict(type="str", choices=list(STATES), default="present"),
         peer_authentications=named_list(
             mode=dict(type="str", choices=list(MTLS_MODES)), selector=dict(type="dict"),

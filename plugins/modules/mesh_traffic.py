@@ -114,6 +114,7 @@ options:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - meshops.istio.common
+  - meshops.istio.common.concurrency
 notes:
   - Needs get, list and server-side apply and delete on the kinds written (and list across namespaces for the
     owner's objects), list on pods and get on secrets for the Gateway checks, list on DestinationRules for the
@@ -170,12 +171,15 @@ api_calls: {description: Kubernetes API requests made by verb., returned: always
 """
 
 from ansible_collections.meshops.istio.plugins.module_utils.constants import RATE_LIMIT_CONTEXTS
-from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, named_list, run_module
+from ansible_collections.meshops.istio.plugins.module_utils.module import (
+    argument_spec, concurrency_option, named_list, run_module,
+)
 from ansible_collections.meshops.istio.plugins.module_utils.traffic import run
 
 
 def argspec():
     return argument_spec(
+        concurrency=concurrency_option(),
         owner=dict(type="str", required=True),
         prune=dict(type="bool", default=True),
         destination_rules=named_list(spec=dict(type="dict", required=True)),
