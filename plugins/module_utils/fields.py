@@ -173,17 +173,22 @@ class _Walk:
         for i, (item, have) in enumerate(zip(want, live)):
             if not isinstance(item, dict) or not isinstance(have, dict):
                 return "{0}[{1}]: not a map".format(_path(path), i)
-            if not names <= set(item):
-                return "{0}[{1}]: the key field(s) {2} are left to the server's defaults".format(
-                    _path(path), i, ", ".join(sorted(names - set(item))))
-            key = dict((n, item[n]) for n in names)
-            match = [k for f, k, dummy in keyed if same(f, key)]
-            if not match:
-                return "{0}[{1}]: key {2} is not owned by the field manager".format(
-                    _path(path), i, json.dumps(key, sort_keys=True))
+            given = names & set(item)
+            if not given:
+                return "{0}[{1}]: no key field given".format(_path(path), i)
+            # A key field the element leaves out is defaulted by the server (protocol: TCP). The owned element
+            # it matches left it out too (it does not own it), so the same default made the same key.
+            match = [(f, k) for f, k, node in keyed if all(same(f[n], item[n]) for n in given)
+                     and not any("f:" + n in node for n in names - given)]
+            if len(match) != 1:
+                return "{0}[{1}]: key {2} is not owned by the field manager{3}".format(
+                    _path(path), i, json.dumps(dict((n, item[n]) for n in given), sort_keys=True),
+                    " (or the fields {0} left to the server's defaults do not tell)".format(
+                        ", ".join(sorted(names - given))) if names - given else "")
+            key, element = match[0]
             if not same(dict((n, have.get(n)) for n in names), key):
                 return "{0}[{1}]: the live list holds another element here".format(_path(path), i)
-            why = self.mapping(item, have, kids[match[0]], path + [match[0]])
+            why = self.mapping(item, have, kids[element], path + [element])
             if why:
                 return why
         return None

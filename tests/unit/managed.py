@@ -75,6 +75,20 @@ def field_set(kind, obj):
     return set(p for p in out if p not in STRIPPED)
 
 
+def default_keys(value, field=None):
+    """Fill in the list-map key fields an object leaves out (protocol: TCP), as the server's defaulting does."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            default_keys(child, key)
+    elif isinstance(value, list):
+        for item in value:
+            if field in LIST_MAPS and isinstance(item, dict):
+                for name in LIST_MAPS[field]:
+                    if name not in item and name in KEY_DEFAULTS:
+                        item[name] = KEY_DEFAULTS[name]
+            default_keys(item)
+
+
 def to_v1(paths):
     tree = {}
     for path in sorted(paths):
@@ -192,6 +206,7 @@ def apply(current, body, manager, force):
         if not any(p[:len(path)] == path for p in kept):
             remove(result, path)
     owners[(manager, "Apply")] = applied
+    default_keys(result)
     return result, owners
 
 

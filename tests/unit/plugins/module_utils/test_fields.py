@@ -75,25 +75,39 @@ def test_the_same_object_again_is_skipped():
 
 
 def test_the_real_servers_field_set_shape_is_read():
-    """managedFields as kube-apiserver 1.34 wrote them on the lab (kubectl get -o json after a server-side apply
-    by meshops): list elements carry '.', maps do not, selector of a Deployment is atomic."""
-    current = deployment()
+    """managedFields as kube-apiserver 1.34 wrote them on the lab (kubectl apply --server-side --field-manager
+    meshops, then kubectl get --show-managed-fields): list elements carry '.', maps do not (Update entries do);
+    a Deployment's selector is atomic; the port's key has the defaulted protocol, its element does not own it."""
+    desired = deployment(ports=[{"containerPort": 8080}])
+    desired["metadata"]["labels"] = {"app": "web"}
+    desired["spec"]["replicas"] = 1
+    desired["spec"]["template"]["metadata"]["annotations"] = {"sidecar.istio.io/inject": "false"}
+    current = copy.deepcopy(desired)
+    current["spec"]["template"]["spec"]["containers"][0]["ports"][0]["protocol"] = "TCP"  # defaulted
+    current["spec"]["strategy"] = {"type": "RollingUpdate"}  # defaulted: nobody's field
+    current["status"] = {"replicas": 1}
+    current["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "1"}
     current["metadata"].update(uid="u", resourceVersion="7", generation=1, managedFields=[{
         "apiVersion": "apps/v1", "fieldsType": "FieldsV1", "manager": "meshops", "operation": "Apply",
-        "time": "2026-11-24T20:00:00Z", "fieldsV1": {"f:spec": {
-            "f:replicas": {}, "f:selector": {},
-            "f:template": {"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {"f:containers": {
-                'k:{"name":"app"}': {".": {}, "f:env": {'k:{"name":"MODE"}': {".": {}, "f:name": {}, "f:value": {}}},
-                                     "f:image": {}, "f:name": {},
-                                     "f:ports": {'k:{"containerPort":8080,"protocol":"TCP"}': {
-                                         ".": {}, "f:containerPort": {}, "f:protocol": {}}}}}}}}}},
+        "time": "2026-11-24T20:40:00Z", "fieldsV1": {
+            "f:metadata": {"f:labels": {"f:app": {}}},
+            "f:spec": {"f:replicas": {}, "f:selector": {}, "f:template": {
+                "f:metadata": {"f:annotations": {"f:sidecar.istio.io/inject": {}}, "f:labels": {"f:app": {}}},
+                "f:spec": {"f:containers": {'k:{"name":"app"}': {
+                    ".": {}, "f:env": {'k:{"name":"MODE"}': {".": {}, "f:name": {}, "f:value": {}}},
+                    "f:image": {}, "f:name": {},
+                    "f:ports": {'k:{"containerPort":8080,"protocol":"TCP"}': {".": {}, "f:containerPort": {}}}}}}}}}},
         {"apiVersion": "apps/v1", "fieldsType": "FieldsV1", "manager": "kube-controller-manager",
-         "operation": "Update", "subresource": "status", "time": "2026-11-24T20:00:01Z",
-         "fieldsV1": {"f:status": {"f:replicas": {}}}}])
-    current["spec"]["strategy"] = {"type": "RollingUpdate"}  # defaulted: nobody's field
-    current["status"] = {"replicas": 2}
-    assert verdict(deployment(), current) is None
-    assert "image" in verdict(deployment(image="app:2"), current)
+         "operation": "Update", "subresource": "status", "time": "2026-11-24T20:40:01Z", "fieldsV1": {
+             "f:metadata": {"f:annotations": {".": {}, "f:deployment.kubernetes.io/revision": {}}},
+             "f:status": {"f:replicas": {}}}}])
+    assert verdict(desired, current) is None
+    newer = copy.deepcopy(desired)
+    newer["spec"]["template"]["spec"]["containers"][0]["image"] = "app:2"
+    assert "image" in verdict(newer, current)
+    explicit = copy.deepcopy(desired)
+    explicit["spec"]["template"]["spec"]["containers"][0]["ports"][0]["protocol"] = "TCP"
+    assert "not owned" in verdict(explicit, current)  # protocol set now: an apply would own it
 
 
 def test_a_field_removed_from_the_desired_object_is_not_skipped():
@@ -320,5 +334,6 @@ def test_a_skip_is_never_wrong(before_name, before, after_name, after):
         applied(second, client)
         assert live(client, second) == current, "{0} then {1}: skipped, but an apply changes the object".format(
             before_name, after_name)
-    if before_name == after_name and before_name in ("same", "image", "replicas 3", "label added"):
+    if before_name == after_name and before_name in ("same", "image", "replicas 3", "label added",
+                                                     "port protocol left out"):
         assert verdict(second, current) is None, "{0}: the same object again is not skipped".format(before_name)
