@@ -80,11 +80,19 @@ def _path(path):
     return ".".join(p[2:] if p.startswith("f:") else "[{0}]".format(p) for p in path) or "(object)"
 
 
+def builtin(api_version):
+    """The kinds Kubernetes itself serves (core, ``apps``, ``*.k8s.io``...): typed objects, whose zero values
+    (``""``, ``0``, ``false``) the server leaves out when it stores them (Go's omitempty)."""
+    group = (api_version or "").rpartition("/")[0]
+    return "." not in group or group.endswith(".k8s.io")
+
+
 class _Walk:
     """One comparison of a desired object with a live one and the field sets of its managers."""
 
-    def __init__(self, others):
+    def __init__(self, others, typed=False):
         self.others = others  # fieldsV1 trees of every other manager
+        self.typed = typed  # a built-in kind: zero values are not stored
 
     def owned_by_others_below(self, path):
         for tree in self.others:
@@ -112,6 +120,11 @@ class _Walk:
                 _path(path + [key]))
         for key in sorted(want):
             if key not in live:
+                if self.typed and _type(want[key]) in ("str", "int", "bool") and not want[key] \
+                        and not _children(kids["f:" + key]):
+                    # Owned, yet not stored: the server left out the zero value applied (Go's omitempty); the
+                    # same zero value again is left out again (had another manager removed it, meshops would own it no more).
+                    continue
                 return "{0}: not in the live object".format(_path(path + ["f:" + key]))
             why = self.value(want[key], live[key], kids["f:" + key], path + ["f:" + key])
             if why:
@@ -242,7 +255,7 @@ def why_not(desired, live, manager):
         del tree["f:metadata"]
     others = [e.get("fieldsV1") for e in meta.get("managedFields") or []
               if isinstance(e, dict) and e is not entry and isinstance(e.get("fieldsV1"), dict)]
-    return _Walk(others).mapping(want, live, tree, [])
+    return _Walk(others, typed=builtin(desired.get("apiVersion"))).mapping(want, live, tree, [])
 
 
 def unchanged(desired, live, manager):

@@ -237,6 +237,29 @@ def test_empty_maps_nulls_and_empty_lists():
     assert "empty list" in verdict(empty, applied(empty)[1])
 
 
+def omitempty(obj):
+    """What the API server does to a typed object's zero values: it does not store them."""
+    for box in obj["spec"]["template"]["spec"]["containers"]:
+        for env in box.get("env") or []:
+            if env.get("value") == "":
+                del env["value"]
+
+
+def test_zero_values_a_typed_object_does_not_store():
+    client = FakeClient()
+    client.defaulting["Deployment"] = omitempty
+    empty = deployment(env=[{"name": "PLATFORM", "value": ""}])
+    client, current = applied(empty, client)
+    assert "value" not in current["spec"]["template"]["spec"]["containers"][0]["env"][0]
+    assert verdict(empty, current) is None
+    assert "not in the live object" in verdict(deployment(env=[{"name": "PLATFORM", "value": "x"}]), current)
+    # a custom resource stores what it is given: owned and absent there is never a zero value left out
+    obj = policy(provider={"name": ""})
+    client, current = applied(obj)
+    del current["spec"]["provider"]["name"]
+    assert "not in the live object" in verdict(obj, current)
+
+
 def test_sets():
     obj = policy()
     obj["metadata"]["finalizers"] = ["a.example/x", "b.example/y"]
@@ -302,6 +325,7 @@ def mutations():
         ("no env", drop(box + ("env",))),
         ("env value", at(box + ("env", 0, "value"), "dev")),
         ("env renamed", at(box + ("env", 0, "name"), "LEVEL")),
+        ("env value empty", at(box + ("env", 0, "value"), "")),
         ("port as text", at(box + ("ports", 0, "containerPort"), "8080")),
         ("port protocol left out", drop(box + ("ports", 0, "protocol"))),
         ("port UDP", at(box + ("ports", 0, "protocol"), "UDP")),
@@ -324,7 +348,8 @@ def test_a_skip_is_never_wrong(before_name, before, after_name, after):
     first = deployment()
     before(first)
     client = FakeClient()
-    client.defaulting["Deployment"] = lambda obj: obj["spec"].setdefault("revisionHistoryLimit", 10)
+    client.defaulting["Deployment"] = lambda obj: [obj["spec"].setdefault("revisionHistoryLimit", 10),
+                                                   omitempty(obj)]
     client, dummy = applied(first, client)
     client.edit(key(first), {("metadata", "labels", "ops"): "yes"})
     current = live(client, first)
@@ -335,5 +360,5 @@ def test_a_skip_is_never_wrong(before_name, before, after_name, after):
         assert live(client, second) == current, "{0} then {1}: skipped, but an apply changes the object".format(
             before_name, after_name)
     if before_name == after_name and before_name in ("same", "image", "replicas 3", "label added",
-                                                     "port protocol left out"):
+                                                     "port protocol left out", "env value empty"):
         assert verdict(second, current) is None, "{0}: the same object again is not skipped".format(before_name)
