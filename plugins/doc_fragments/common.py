@@ -28,9 +28,13 @@ requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0
 notes:
-  - Every object is dry-run on the server before any is written, so nothing is written unless the API server
-    accepts all of them; transient API errors (HTTP 429, 5xx, connection resets) are retried with bounded,
-    jittered backoff.
+  - Every object that may change is dry-run on the server before any is written, so nothing is written unless the
+    API server accepts all of them; transient API errors (HTTP 429, 5xx, connection resets) are retried with
+    bounded, jittered backoff.
+  - An object is not dry-run when an apply could neither change nor remove anything of it, that is when every field
+    it declares is live with the same value and the field manager C(meshops) owns (its server-side apply entry in
+    C(metadata.managedFields)) exactly the fields it declares. So a rerun that changes nothing only lists the live
+    objects, one list per kind and namespace.
   - C(changed) is true when a write was sent (in check mode, would be); server-managed fields (resourceVersion,
     generation, managedFields, timestamps, status) are ignored when comparing before and after, so a second run
     with the same input writes nothing.

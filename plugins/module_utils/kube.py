@@ -31,7 +31,8 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.meshops.istio.plugins.module_utils import batch, fields, retry
 from ansible_collections.meshops.istio.plugins.module_utils.calls import Calls, combined, fit_pool, plain
-from ansible_collections.meshops.istio.plugins.module_utils.calls import translate  # noqa: F401 (kept here)
+# translate stays importable from here, where it was before calls.py.
+from ansible_collections.meshops.istio.plugins.module_utils.calls import translate  # pylint: disable=unused-import
 from ansible_collections.meshops.istio.plugins.module_utils.diff import differs
 from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, KindNotServed, ref
 

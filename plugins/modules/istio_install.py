@@ -15,8 +15,8 @@ author: meshops.istio contributors (@meshops)
 description:
   - Renders an Istio installation with C(istioctl manifest generate) or with C(helm template) of Istio's
     C(base), C(istiod) and C(gateway) charts, and applies it with server-side apply (field manager C(meshops)).
-  - CustomResourceDefinitions are applied first and waited Established; every object is first dry-run on the
-    server, so nothing is written unless the API server accepts the whole installation.
+  - CustomResourceDefinitions are applied first and waited Established; every object that may change is first
+    dry-run on the server, so nothing is written unless the API server accepts the whole installation.
   - Objects of this installation (or revision) that are no longer rendered are pruned; they are found by
     Istio's own labels C(operator.istio.io/component) and C(istio.io/rev).
   - O(state=absent) removes the objects labelled C(istio.io/rev) with the revision, and the revision-specific

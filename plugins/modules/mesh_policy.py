@@ -18,8 +18,9 @@ description:
   - Validates every option of every object first, and reports every problem at once, each named by its field
     path, for example C(authorization_policies[1].rules[0].from[0].principals[2]), with the values or the form
     it accepts. Nothing is sent to the API server when anything is invalid.
-  - Every object is then dry-run on the server (so istiod's validating webhook judges each one) before any is
-    written; nothing is written unless the server accepts all of them, and nothing when nothing would change.
+  - Every object that may change is then dry-run on the server (so istiod's validating webhook judges each one)
+    before any is written; nothing is written unless the server accepts all of them, and nothing when nothing
+    would change.
   - A PeerAuthentication that would set C(STRICT) mTLS (as its mode or on a port) is refused while pods in its
     scope run without the C(istio-proxy) sidecar, listing the workloads; the check is M(meshops.istio.mesh_onboard)'s.
     The scope of a mesh-wide PeerAuthentication (in O(root_namespace), without selector) is every namespace labelled

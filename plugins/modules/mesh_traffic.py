@@ -28,8 +28,8 @@ description:
     C(credentialName) must name a Secret in the namespace of the gateway workload the Gateway's selector matches
     (a warning when the selector matches no pod). Nothing is sent to the API server for writing when anything is
     invalid.
-  - Every object is dry-run on the server (istiod's validating webhook included) before any is written; nothing is
-    written unless the server accepts all of them, and nothing when nothing would change.
+  - Every object that may change is dry-run on the server (istiod's validating webhook included) before any is
+    written; nothing is written unless the server accepts all of them, and nothing when nothing would change.
   - Every object is labelled C(meshops.istio/owner=<owner>). Objects with this label that the set no longer
     declares are deleted (one list per kind, across namespaces), unless O(prune=false).
 options:
