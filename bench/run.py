@@ -39,6 +39,8 @@ def options(argv=None):
     parser.add_argument("--objects", type=int, default=300, help="objects of the policy and traffic scenarios")
     parser.add_argument("--namespaces", type=int, default=10, help="namespaces of the policy scenario")
     parser.add_argument("--threads", type=int, default=8, help="threads of the parallel raw floor")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the policy and traffic ways (medians are reported; the loop runs once)")
     parser.add_argument("--loop-sample", type=int, default=30,
                         help="objects the kubernetes.core.k8s loop applies (scaled to all; 0 leaves it out)")
     parser.add_argument("--onboard-namespaces", type=int, default=50)
@@ -111,7 +113,7 @@ def main(argv=None):
     start = time.monotonic()
     try:
         if any(n != "demo" for n in names):
-            ctx.fixed = fixed_cost(ctx)
+            ctx.fixed = fixed_cost(ctx, rounds=max(3, opts.rounds))
         for name in names:
             began, load_at = time.monotonic(), load()
             result = importlib.import_module("scenarios." + name).run(ctx, opts)

@@ -16,7 +16,7 @@ DEFAULT = ("policy", "traffic", "install", "onboard")
 def row(what, seconds, kind, **extra):
     """One line of a scenario's table; ``kind`` is floor, fixed, ours or other (what the ratios are against)."""
     out = collections.OrderedDict([("what", what), ("seconds", round(seconds, 3)), ("kind", kind)])
-    out.update((k, v) for k, v in extra.items() if v is not None)
+    out.update((k, [round(x, 3) for x in v] if isinstance(v, list) else v) for k, v in extra.items() if v is not None)
     return out
 
 
@@ -29,12 +29,13 @@ def goal(what, seconds, limit, formula):
 def fixed_cost(ctx, rounds=3):
     """The fixed cost of an ansible-playbook run: a play with no task, and one with a single ping task
     (median of ``rounds``)."""
-    def median(values):
-        values = sorted(values)
-        return values[len(values) // 2]
     empty = median([ctx.playbook(None, name="empty")[0] for dummy in range(rounds)])
-    ping = median([ctx.playbook("    - ansible.builtin.ping:\n", name="ping")[0] for dummy in range(rounds)])
+    ping = median([ping_run(ctx) for dummy in range(rounds)])
     return empty, ping
+
+
+def ping_run(ctx):
+    return ctx.playbook("    - ansible.builtin.ping:\n", name="ping")[0]
 
 
 K8S_LIST = """    - name: k8s with the list
@@ -50,47 +51,62 @@ K8S_LOOP = """    - name: k8s, one task per object
 """
 
 
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
 def many_objects(ctx, opts, label, module, task, build, namespaces):
     """The side-by-side run for a module that writes many objects: ``build(names)`` returns (the module's
-    variables, the objects it writes) for fresh namespaces ``names`` (``namespaces`` of them per way)."""
-    rows, notes = [], []
-    fresh = lambda way: ctx.make_namespaces("{0}-{1}".format(label, way), namespaces)  # noqa: E731
-
-    dummy, objs = build(fresh("raw1"))
-    serial = ctx.raw.apply(objs, threads=1)
+    variables, the objects it writes) for fresh namespaces ``names`` (``namespaces`` of them per way). Each way
+    is measured ``opts.rounds`` times, in fresh namespaces, interleaved (the median is reported); the loop once."""
+    fresh = lambda way, n: ctx.make_namespaces("{0}-{1}{2}".format(label, way, n), namespaces)  # noqa: E731
+    times = collections.defaultdict(list)
+    calls = {}
+    for n in range(opts.rounds):
+        dummy, objs = build(fresh("raw1-", n))
+        times["serial"].append(ctx.raw.apply(objs, threads=1))
+        dummy, objs8 = build(fresh("raw8-", n))
+        times["threads"].append(ctx.raw.apply(objs8, opts.threads))
+        queries = groups(objs)
+        times["noop"].append(ctx.raw.lists(queries))
+        variables, dummy = build(fresh("ours-", n))
+        first, stats, result = ctx.playbook(task, variables, name=label + "-ours")
+        again, stats2, result2 = ctx.playbook(task, variables, name=label + "-ours-rerun")
+        if stats2.get("changed"):
+            raise SystemExit("{0}: the rerun changed something".format(module))
+        times["first"].append(first)
+        times["again"].append(again)
+        calls = {"first": result.get("api_calls"), "again": result2.get("api_calls")}
+        times["ping"].append(ping_run(ctx))
+        dummy, kobjs = build(fresh("k8s-", n))
+        times["kfirst"].append(ctx.playbook(K8S_LIST, {"objects": kobjs}, name=label + "-k8s")[0])
+        kagain, kstats, dummy = ctx.playbook(K8S_LIST, {"objects": kobjs}, name=label + "-k8s-rerun")
+        times["kagain"].append(kagain)
+    m = dict((k, median(v)) for k, v in times.items())
     count = len(objs)
-    rows.append(row("raw server-side apply, serial (the floor)", serial, "floor"))
-    dummy, objs8 = build(fresh("raw8"))
-    rows.append(row("raw server-side apply, {0} threads".format(opts.threads), ctx.raw.apply(objs8, opts.threads),
-                    "other"))
-    queries = groups(objs)
-    noop = ctx.raw.lists(queries)
-    rows.append(row("raw list, one per kind and namespace ({0}: the no-op floor)".format(len(queries)), noop, "floor"))
-    empty, ping = ctx.fixed
-    rows.append(row("ansible-playbook, no task", empty, "fixed"))
-    rows.append(row("ansible-playbook, one ping task (the fixed cost)", ping, "fixed"))
-
-    variables, dummy = build(fresh("ours"))
-    first, stats, result = ctx.playbook(task, variables, name=label + "-ours")
-    again, stats2, result2 = ctx.playbook(task, variables, name=label + "-ours-rerun")
-    if stats2.get("changed"):
-        raise SystemExit("{0}: the rerun changed something".format(module))
-    rows.append(row("{0}, first apply".format(module), first, "ours", api_calls=result.get("api_calls")))
-    rows.append(row("{0}, no-op rerun".format(module), again, "ours", api_calls=result2.get("api_calls")))
-
-    dummy, kobjs = build(fresh("k8s"))
-    kfirst = ctx.playbook(K8S_LIST, {"objects": kobjs}, name=label + "-k8s")[0]
-    kagain, kstats, dummy = ctx.playbook(K8S_LIST, {"objects": kobjs}, name=label + "-k8s-rerun")
-    rows.append(row("kubernetes.core.k8s, one task with the list, first apply", kfirst, "other"))
-    rows.append(row("kubernetes.core.k8s, one task with the list, rerun", kagain, "other",
-                    changed=kstats.get("changed")))
+    empty = ctx.fixed[0]
+    ping = median(times["ping"] + [ctx.fixed[1]])
+    rows = [row("raw server-side apply, serial (the floor)", m["serial"], "floor", runs=times["serial"]),
+            row("raw server-side apply, {0} threads".format(opts.threads), m["threads"], "other",
+                runs=times["threads"]),
+            row("raw list, one per kind and namespace ({0}: the no-op floor)".format(len(queries)), m["noop"],
+                "floor", runs=times["noop"]),
+            row("ansible-playbook, no task", empty, "fixed"),
+            row("ansible-playbook, one ping task (the fixed cost)", ping, "fixed", runs=times["ping"]),
+            row("{0}, first apply".format(module), m["first"], "ours", api_calls=calls["first"], runs=times["first"]),
+            row("{0}, no-op rerun".format(module), m["again"], "ours", api_calls=calls["again"], runs=times["again"]),
+            row("kubernetes.core.k8s, one task with the list, first apply", m["kfirst"], "other",
+                runs=times["kfirst"]),
+            row("kubernetes.core.k8s, one task with the list, rerun", m["kagain"], "other", runs=times["kagain"])]
     if opts.loop_sample:
-        dummy, lobjs = build(fresh("loop"))
+        dummy, lobjs = build(fresh("loop", ""))
         sample = lobjs[:opts.loop_sample]
         looped = ctx.playbook(K8S_LOOP, {"objects": sample}, name=label + "-loop")[0]
         rows.append(row("kubernetes.core.k8s, a loop of one task per object ({0} of {1}, scaled)".format(
             len(sample), count), looped * count / float(len(sample)), "other", measured=round(looped, 3)))
-    goals = [goal("first apply", first, serial + ping, "serial floor + fixed cost"),
-             goal("no-op rerun", again, 1.2 * (noop + ping), "1.2 x (no-op floor + fixed cost)")]
-    notes.append("{0} objects; the rerun sent {1}".format(count, json.dumps(result2.get("api_calls"), sort_keys=True)))
+    goals = [goal("first apply", m["first"], m["serial"] + ping, "serial floor + fixed cost"),
+             goal("no-op rerun", m["again"], 1.2 * (m["noop"] + ping), "1.2 x (no-op floor + fixed cost)")]
+    notes = ["{0} objects; medians of {1} round(s); the rerun sent {2}".format(
+        count, opts.rounds, json.dumps(calls["again"], sort_keys=True))]
     return {"objects": count, "rows": rows, "goals": goals, "notes": notes}

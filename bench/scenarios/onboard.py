@@ -58,10 +58,10 @@ def rolled_out(ctx, names, timeout=1200):
 
 
 def restart_all(ctx, names):
-    """`kubectl rollout restart deployment --all -n NS` for every namespace, all started at once; seconds until
-    every Deployment is rolled out."""
+    """`kubectl rollout restart deployment -n NS` (all of its Deployments) for every namespace, all started at
+    once; seconds until every Deployment is rolled out."""
     start = time.monotonic()
-    procs = [subprocess.Popen(["kubectl", "rollout", "restart", "deployment", "--all", "-n", ns], env=ctx.env,
+    procs = [subprocess.Popen(["kubectl", "rollout", "restart", "deployment", "-n", ns], env=ctx.env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for ns in names]
     for proc in procs:
         if proc.wait() != 0:
