@@ -88,12 +88,13 @@ class Onboarding:
     def plan(self):
         """Dry runs only: the labels, the restarts, and the policies."""
         labels = mesh.injection_labels(self.revision)
+        todo = [ns for ns in self.scope if not mesh.has_labels(ns.obj, labels)]
         for ns in self.scope:
-            if mesh.has_labels(ns.obj, labels):
-                ns.label_change = Change(ns.obj, "unchanged", ns.obj, ns.obj)
-            else:
-                ns.label_change = Change(ns.obj, "updated", ns.obj,
-                                         mesh.label_namespace(self.kube, ns.name, labels, dry_run=True))
+            ns.label_change = Change(ns.obj, "unchanged", ns.obj, ns.obj)
+        predicted = batch.values(self.kube.parallel([
+            lambda ns=ns: mesh.label_namespace(self.kube, ns.name, labels, dry_run=True) for ns in todo]))
+        for ns, after in zip(todo, predicted):
+            ns.label_change = Change(ns.obj, "updated", ns.obj, after)
         restarts = self.workloads(wl.RESTART)
         if restarts:
             live = dict((self.kube.key(w.obj), w.obj) for w in restarts)
@@ -132,11 +133,15 @@ class Onboarding:
                 if not (predicted and w.state in (wl.RESTART, wl.RESTARTED)) and w.missing()]
 
     def label(self):
-        for ns in self.scope:
-            if ns.labelled:
-                after = mesh.label_namespace(self.kube, ns.name, mesh.injection_labels(self.revision), dry_run=False)
-                ns.label_change = ns.label_change._replace(after=after)
-                ns.obj = after
+        todo = [ns for ns in self.scope if ns.labelled]
+        labels = mesh.injection_labels(self.revision)
+        outcomes = self.kube.parallel([lambda ns=ns: mesh.label_namespace(self.kube, ns.name, labels, dry_run=False)
+                                       for ns in todo], stop_on_error=True)
+        for ns, outcome in zip(todo, outcomes):
+            if outcome.ran and outcome.error is None:
+                ns.label_change = ns.label_change._replace(after=outcome.value)
+                ns.obj = outcome.value
+        batch.values(outcomes)
 
     def restart(self):
         """Restart the planned workloads in waves: at most max_concurrent_restarts rolling at once (their
