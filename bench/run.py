@@ -6,7 +6,7 @@ kubernetes.core.k8s with the list, a kubernetes.core.k8s loop on a sample (scale
 (server-side apply from this one Python process, serial and threaded), the raw no-op floor (one list per kind
 and namespace) and the fixed cost of an ansible-playbook run (no task; one ping task). It prints a table per
 scenario with ratios against the serial floor and the goals, and writes everything as JSON to
-bench/results/<UTC time>-<host>.json (and bench/results/latest.json).
+bench/results/<UTC time>-<host>.json.
 
   .venv/bin/python bench/run.py                      policy, traffic, install, onboard (make bench)
   .venv/bin/python bench/run.py --only policy        one scenario (policy traffic install onboard demo)
@@ -131,10 +131,9 @@ def main(argv=None):
         os.makedirs(RESULTS, exist_ok=True)
         stamp = data["started"][:19].replace(":", "").replace("-", "")
         path = os.path.join(RESULTS, "{0}-{1}.json".format(stamp, data["machine"].get("host") or "host"))
-        for target in (path, os.path.join(RESULTS, "latest.json")):
-            with open(target, "w") as handle:
-                json.dump(data, handle, indent=1)
-                handle.write("\n")
+        with open(path, "w") as handle:
+            json.dump(data, handle, indent=1)
+            handle.write("\n")
         print("results: {0}".format(os.path.relpath(path, ROOT)))
 
 

@@ -43,6 +43,12 @@ K8S_LIST = """    - name: k8s with the list
         definition: "{{ objects }}"
         server_side_apply: {field_manager: bench-k8s, force_conflicts: true}
 """
+K8S_INFO = """    - name: k8s_info, one list
+      kubernetes.core.k8s_info:
+        api_version: "{{ api_version }}"
+        kind: "{{ kind }}"
+        namespace: "{{ namespace }}"
+"""
 K8S_LOOP = """    - name: k8s, one task per object
       kubernetes.core.k8s:
         definition: "{{ item }}"
@@ -79,6 +85,9 @@ def many_objects(ctx, opts, label, module, task, build, namespaces):
         times["again"].append(again)
         calls = {"first": result.get("api_calls"), "again": result2.get("api_calls")}
         times["ping"].append(ping_run(ctx))
+        api_version, kind, namespace = queries[0]
+        times["info"].append(ctx.playbook(K8S_INFO, {"api_version": api_version, "kind": kind, "namespace": namespace},
+                                          name=label + "-info")[0])
         dummy, kobjs = build(fresh("k8s-", n))
         times["kfirst"].append(ctx.playbook(K8S_LIST, {"objects": kobjs}, name=label + "-k8s")[0])
         kagain, kstats, dummy = ctx.playbook(K8S_LIST, {"objects": kobjs}, name=label + "-k8s-rerun")
@@ -94,6 +103,8 @@ def many_objects(ctx, opts, label, module, task, build, namespaces):
                 "floor", runs=times["noop"]),
             row("ansible-playbook, no task", empty, "fixed"),
             row("ansible-playbook, one ping task (the fixed cost)", ping, "fixed", runs=times["ping"]),
+            row("kubernetes.core.k8s_info, one list (a module on the kubernetes client)", m["info"], "fixed",
+                runs=times["info"]),
             row("{0}, first apply".format(module), m["first"], "ours", api_calls=calls["first"], runs=times["first"]),
             row("{0}, no-op rerun".format(module), m["again"], "ours", api_calls=calls["again"], runs=times["again"]),
             row("kubernetes.core.k8s, one task with the list, first apply", m["kfirst"], "other",
@@ -108,5 +119,7 @@ def many_objects(ctx, opts, label, module, task, build, namespaces):
     goals = [goal("first apply", m["first"], m["serial"] + ping, "serial floor + fixed cost"),
              goal("no-op rerun", m["again"], 1.2 * (m["noop"] + ping), "1.2 x (no-op floor + fixed cost)")]
     notes = ["{0} objects; medians of {1} round(s); the rerun sent {2}".format(
-        count, opts.rounds, json.dumps(calls["again"], sort_keys=True))]
+        count, opts.rounds, json.dumps(calls["again"], sort_keys=True)),
+        "the no-op rerun is {0:.2f}x one kubernetes.core.k8s_info list (the same fixed costs, one list)".format(
+            m["again"] / m["info"])]
     return {"objects": count, "rows": rows, "goals": goals, "notes": notes}

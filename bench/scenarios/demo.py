@@ -36,8 +36,8 @@ def site(ctx, label):
     return elapsed, changed, tasks, out
 
 
-def durations(out, top=8):
-    """The slowest tasks of a run (name, seconds), from the JSON callback's task timestamps."""
+def durations(out):
+    """(seconds, task name) of every task of a run, slowest first, from the JSON callback's timestamps."""
     from datetime import datetime
     found = []
     for play in out["plays"]:
@@ -49,7 +49,17 @@ def durations(out, top=8):
             except (KeyError, ValueError):
                 continue
             found.append((round((end - start).total_seconds(), 2), task["task"]["name"]))
-    return sorted(found, reverse=True)[:top]
+    return sorted(found, reverse=True)
+
+
+def by_role(tasks):
+    """Seconds per role (the task name's prefix) and the number of tasks."""
+    out = {}
+    for seconds, name in tasks:
+        role = name.split(" : ", 1)[0] if " : " in name else "(play)"
+        total, count = out.get(role, (0.0, 0))
+        out[role] = (round(total + seconds, 2), count + 1)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1][0]))
 
 
 def run(ctx, opts):
@@ -61,5 +71,8 @@ def run(ctx, opts):
             "rows": [row("site.yml, first run ({0} tasks, changed={1})".format(tasks1, changed1), first, "floor"),
                      row("site.yml, second run ({0} tasks, changed=0)".format(tasks2), second, "ours")],
             "goals": [goal("second run", second, 0.25 * first, "0.25 x the first run")],
-            "notes": ["slowest tasks of the second run: {0}".format(durations(out2)),
-                      "slowest tasks of the first run: {0}".format(durations(out1))]}
+            "notes": ["seconds and tasks per role, second run: {0}".format(by_role(durations(out2))),
+                      "seconds and tasks per role, first run: {0}".format(by_role(durations(out1))),
+                      "slowest tasks of the second run: {0}".format(durations(out2)[:8]),
+                      "slowest tasks of the first run: {0}".format(durations(out1)[:8])],
+            "tasks": {"first": durations(out1), "second": durations(out2)}}
