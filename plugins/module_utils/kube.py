@@ -95,9 +95,12 @@ class Kube:
         return batch.run(calls, limit=concurrency or self.concurrency, stop_on_error=stop_on_error)
 
     def _prefetch(self, objs):
-        """Resolve the client and the kinds of ``objs`` before calls go out in parallel (discovery once)."""
+        """Resolve the client and kinds before calls go out in parallel (a kind not served fails in its calls)."""
         for obj in objs:
-            self.resource(obj["apiVersion"], obj["kind"])
+            try:
+                self.resource(obj["apiVersion"], obj["kind"])
+            except KindNotServed:
+                pass
 
     def resource(self, api_version, kind):
         """The API resource for ``api_version``/``kind`` (discovery is cached)."""

@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.meshops.istio.plugins.module_utils import batch, calls, kube, retry
 from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError
-from ansible_collections.meshops.istio.tests.unit.fakes import FakeClient, FakeModule, api_error, cm
+from ansible_collections.meshops.istio.tests.unit.fakes import FakeClient, FakeModule, FakeResource, api_error, cm
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +52,7 @@ class SlowClient(FakeClient):
             if dry and name in self.refuse:
                 raise api_error(422, "Unprocessable Entity", "{0} is invalid".format(name))
             if not dry and name in self.fail_write:
-                raise api_error(500, "Internal Server Error", "etcd hiccup on {0}".format(name))
+                raise api_error(422, "Unprocessable Entity", "quota exceeded by {0}".format(name))
             with self.lock:
                 if not dry:
                     self.order.append((res.kind, name))
@@ -151,7 +151,7 @@ def test_a_failed_write_stops_further_writes_and_is_named():
     k = make(client, concurrency=1)
     with pytest.raises(ApiError) as info:
         k.apply_all(cms(10))
-    assert "ConfigMap demo/c02" in info.value.msg and "etcd hiccup" in info.value.msg
+    assert "ConfigMap demo/c02" in info.value.msg and "quota exceeded" in info.value.msg
     assert [n for dummy, n in client.order] == ["c00", "c01"]
     client = SlowClient(fail_write={"c05", "c06"})
     k = make(client, concurrency=4)
@@ -231,3 +231,28 @@ def test_check_mode_commits_nothing():
     k = make(client, check_mode=True)
     assert [c.action for c in k.apply_all(cms(5))] == ["created"] * 5
     assert client.order == [] and client.store == {}
+
+
+def test_a_kind_the_server_does_not_serve_is_one_of_the_refusals():
+    class Unserved(FakeClient):
+        def __init__(self):
+            super(Unserved, self).__init__()
+            outer = self
+
+            class Resources:
+                def get(self, api_version, kind):
+                    outer.record("discovery", api_version=api_version, kind=kind)
+                    if kind == "Thing":
+                        raise type("ResourceNotFoundError", (Exception,), {})("no Thing")
+                    return FakeResource(api_version, kind)
+            self.resources = Resources()
+
+    thing = {"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "t", "namespace": "demo"}}
+    k = make(Unserved())
+    with pytest.raises(ApiError) as info:  # reading the live state says so first
+        k.plan(cms(2) + [thing])
+    assert "Thing (example.com/v1): the API server does not serve this kind" in info.value.msg
+    with pytest.raises(ApiError) as info:  # the live state given: the dry runs say so, with the other refusals
+        k.plan(cms(2) + [thing], live={})
+    assert info.value.msg.startswith("1 of 3 objects would be refused by the API server; nothing was written")
+    assert "does not serve this kind" in info.value.msg
