@@ -47,7 +47,7 @@ TREE := $(COLLECTIONS)/ansible_collections/meshops/istio
 # The venv's tools (ansible-test, ansible-galaxy, shellcheck, ...) come first.
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv venv-min tree unit sanity compat lint changelog-lint build-check integration molecule demo ee-context test clean
+.PHONY: help venv venv-min tree unit sanity compat lint changelog-lint build-check integration molecule demo ee-context bench test clean
 
 help:
 	@echo 'make test            whole suite: venv unit lab-unit sanity compat lint changelog-lint build-check integration molecule'
@@ -63,6 +63,7 @@ help:
 	@echo 'make molecule        molecule test for every scenario (on the local lab)'
 	@echo 'make demo            the walkthrough (playbooks/site.yml) on the local lab, twice'
 	@echo 'make ee-context      the execution environment build context (ansible-builder create) in $(BUILD)/ee/context'
+	@echo 'make bench           the benchmarks side by side on the local lab (bench/run.py $$BENCH_ARGS; results in bench/results/)'
 	@echo 'make clean           remove $(BUILD)/ and tests/output/'
 
 # --- environment -------------------------------------------------------------
@@ -170,6 +171,11 @@ ee-context: tree
 # The walkthrough on the local lab: site.yml twice, the second run must change nothing.
 demo: tree
 	COLLECTIONS="$(COLLECTIONS)" scripts/demo.sh
+
+# Benchmarks on the local lab, side by side in one run (bench/run.py; BENCH_ARGS='--only policy', say).
+# They measure and never assert; the results go to bench/results/.
+bench: venv
+	"$(PY)" bench/run.py $(BENCH_ARGS)
 
 # Sequential on purpose (also under -j); stops at the first failure.
 test:

@@ -10,7 +10,8 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     """What every meshops.istio module shares: check and diff mode, requirements, the result contract
     (``meshops.istio.common``); the ``state`` option (``meshops.istio.common.state``); the ``wait_timeout``
-    option (``meshops.istio.common.wait``); the attributes of a module that only reads
+    option (``meshops.istio.common.wait``); the ``concurrency`` option of the modules that write many objects
+    (``meshops.istio.common.concurrency``); the attributes of a module that only reads
     (``meshops.istio.common.read_only``, listed before ``meshops.istio.common``)."""
 
     DOCUMENTATION = r"""
@@ -27,9 +28,13 @@ requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0
 notes:
-  - Every object is dry-run on the server before any is written, so nothing is written unless the API server
-    accepts all of them; transient API errors (HTTP 429, 5xx, connection resets) are retried with bounded,
-    jittered backoff.
+  - Every object that may change is dry-run on the server before any is written, so nothing is written unless the
+    API server accepts all of them; transient API errors (HTTP 429, 5xx, connection resets) are retried with
+    bounded, jittered backoff.
+  - An object is not dry-run when an apply could neither change nor remove anything of it, that is when every field
+    it declares is live with the same value and the field manager C(meshops) owns (its server-side apply entry in
+    C(metadata.managedFields)) exactly the fields it declares. So a rerun that changes nothing only lists the live
+    objects, one list per kind and namespace.
   - C(changed) is true when a write was sent (in check mode, would be); server-managed fields (resourceVersion,
     generation, managedFields, timestamps, status) are ignored when comparing before and after, so a second run
     with the same input writes nothing.
@@ -66,4 +71,17 @@ options:
     description: Seconds to wait for what the module waits for (rollouts, CRDs, readiness); a whole number, 1 or more.
     type: int
     default: 300
+"""
+
+    CONCURRENCY = r"""
+options:
+  concurrency:
+    description:
+      - How many API requests of a batch are in flight at once (the server-side dry runs, the writes, the reads
+        of the live objects, the deletions of pruned objects). CustomResourceDefinitions are written before
+        Namespaces, and Namespaces before everything else; results and errors are reported in the order of the
+        objects.
+      - C(1) sends the requests one after the other.
+    type: int
+    default: 8
 """

@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshops.istio.plugins.module_utils import iop, render, validate, waiter
+from ansible_collections.meshops.istio.plugins.module_utils import batch, iop, render, validate, waiter
 from ansible_collections.meshops.istio.plugins.module_utils.constants import (
     APPS, COMPONENT_LABEL, CRD, ISTIO_NAMESPACE, REVISION_LABEL,
 )
@@ -48,10 +48,9 @@ def install_selector(revision):
 
 def find_installed(kube, revision, kinds=render.INSTALL_KINDS, label_selector=None):
     """Objects of this revision's install, found by Istio's own labels (one list per kind)."""
-    found = []
-    for api_version, kind in kinds:
-        found.extend(kube.list(api_version, kind, label_selector=label_selector or install_selector(revision)))
-    return found
+    selector = label_selector or install_selector(revision)
+    lists = batch.values(kube.parallel([lambda a=a, k=k: kube.list(a, k, label_selector=selector) for a, k in kinds]))
+    return [obj for items in lists for obj in items]
 
 
 def current_istiod(kube, revision):
@@ -155,10 +154,10 @@ def present(module, kube, params):
         by_key = dict((kube.key(c.obj), c) for c in changes)
         first = [by_key[kube.key(o)] for o in crds + namespaces]
         applied = kube.commit(first, force_conflicts=force)
-        for crd in crds:
-            if by_key[kube.key(crd)].action != "unchanged":
-                waiter.wait(kube, crd["apiVersion"], crd["kind"], crd["metadata"]["name"],
-                            timeout=params["wait_timeout"], what="Established")
+        batch.values(kube.parallel([
+            lambda c=crd: waiter.wait(kube, c["apiVersion"], c["kind"], c["metadata"]["name"],
+                                      timeout=params["wait_timeout"], what="Established")
+            for crd in crds if by_key[kube.key(crd)].action != "unchanged"]))
         if any(c.action == "created" for c in first):
             kube.forget_resources()
         second = [by_key[kube.key(o)] for o in rest]
@@ -168,8 +167,7 @@ def present(module, kube, params):
         second = [judged.get(kube.key(c.obj), c) for c in second]
         applied += kube.commit(second, force_conflicts=force)
         changes = applied
-        for obj in prune:
-            kube.delete(obj)
+        kube.delete_all(prune)
 
     counts = summary(changes, prune)
     try:
@@ -200,15 +198,13 @@ def absent(module, kube, params):
     # What Istio renders for the revision without its labels (RBAC, service account): by rendering it.
     renderer = render.renderer_for(module, params)
     objs = renderer.render(dict(params, revision=revision))
-    for obj in objs:
-        if render.is_crd(obj) or kube.key(obj) in seen:
-            continue
-        if revision and not revision_specific(obj, revision):
-            continue
-        found = kube.live_objects([obj]).get(kube.key(obj))
-        if found:
-            targets.append(found)
-            seen.add(kube.key(found))
+    rest = [o for o in objs if not render.is_crd(o) and kube.key(o) not in seen
+            and (not revision or revision_specific(o, revision))]
+    live = kube.live_objects(rest)
+    for obj in rest:
+        if kube.key(obj) in live and kube.key(obj) not in seen:
+            targets.append(live[kube.key(obj)])
+            seen.add(kube.key(obj))
     if params["purge"]:
         # Istio's CRDs: those the renderer renders (recent charts leave out Istio's install labels), and any
         # other labelled as part of an Istio install.
@@ -218,8 +214,9 @@ def absent(module, kube, params):
     # Delete workloads and webhooks before the RBAC and CRDs they need.
     order = {"MutatingWebhookConfiguration": 0, "ValidatingWebhookConfiguration": 0, "Deployment": 1,
              "CustomResourceDefinition": 9}
-    targets.sort(key=lambda o: order.get(o.get("kind"), 5))
-    deleted = [o for o in targets if kube.delete(o)]
+    deleted = []
+    for group in batch.phases(targets, lambda o: order.get(o.get("kind"), 5)):
+        deleted += [o for o, gone in zip(group, kube.delete_all(group)) if gone]
     return result(module, kube, [Change(o, "deleted", o, None) for o in deleted],
                   revision=render.revision_name(revision), readiness={},
                   counts={"created": 0, "updated": 0, "unchanged": 0, "pruned": len(deleted)})

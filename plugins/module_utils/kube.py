@@ -6,9 +6,13 @@
 The API client is kubernetes.core's, built from its connection options. On top of it:
 
 * get / list (label selectors, pagination) / server-side apply (field manager
-  ``meshops``) / merge patch / delete, each retried on transient errors only;
-* plan / commit: every object dry-run on the server before anything is written;
+  ``meshops``) / merge patch / delete, each retried on transient errors only (:mod:`calls`);
+* plan / commit: every object that may change dry-run on the server before anything is
+  written (one that certainly would not, by its managed fields, is not: :mod:`fields`);
   an apply that would change nothing sends no write at all;
+* bounded parallelism: dry runs, writes and reads of a batch go at most ``concurrency``
+  (8 by default, or the module's ``concurrency`` option) at once (:mod:`batch`), CRDs
+  then namespaces before the rest, results and errors in the input's order;
 * check mode: every write becomes a server-side dry run (``dryRun=All``);
 * errors become :class:`errors.ApiError` naming the action and the object.
 
@@ -19,20 +23,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
+import threading
 import time
-from collections import Counter, OrderedDict, namedtuple
+from collections import OrderedDict, namedtuple
 
-from ansible.module_utils.common.text.converters import to_native
-
-from ansible_collections.meshops.istio.plugins.module_utils import forbidden, retry
+from ansible_collections.meshops.istio.plugins.module_utils import batch, fields
+from ansible_collections.meshops.istio.plugins.module_utils.calls import Calls, combined, new_client, plain
 from ansible_collections.meshops.istio.plugins.module_utils.diff import differs
-from ansible_collections.meshops.istio.plugins.module_utils.errors import (
-    ApiError, KindNotServed, MeshError, namespace_missing, ref)
+from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, KindNotServed, namespace_missing, ref
 
 FIELD_MANAGER = "meshops"
 DRY_RUN = "All"
 PAGE_SIZE = 500
+DEFAULT_CONCURRENCY = batch.DEFAULT_LIMIT
+# Writes the server needs before others: CRDs (their kinds), then namespaces (their objects); then the rest.
+PHASES = {"CustomResourceDefinition": 0, "Namespace": 1}
 
 
 class Change(namedtuple("Change", "obj action before after")):
@@ -41,102 +46,64 @@ class Change(namedtuple("Change", "obj action before after")):
     __slots__ = ()
 
 
-def _api_message(exc):
-    """The server's own message out of an API error body, when there is one."""
-    body = getattr(exc, "body", None)
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    if body:
-        try:
-            return json.loads(body).get("message") or body
-        except (ValueError, AttributeError):
-            return body
-    return getattr(exc, "summary", lambda: None)() or to_native(exc)
-
-
-def translate(exc, action, what):
-    """Turn a client exception into an :class:`ApiError` that says what failed."""
-    if isinstance(exc, MeshError):
-        return exc
-    status = getattr(exc, "status", None)
-    if isinstance(status, int) and status > 0:
-        reason = getattr(exc, "reason", None)
-        msg = "Could not {0} {1}: HTTP {2}{3}: {4}".format(
-            action, what, status, " " + reason if reason else "", _api_message(exc))
-        rbac = forbidden.message(getattr(exc, "body", None), status, verb=action)
-        msg += ". " + rbac if rbac else ""
-        return ApiError(msg, status=status, reason=reason)
-    if retry.is_transient(exc):
-        tries = getattr(exc, "meshops_retries", None)
-        return ApiError("Could not {0} {1}: the Kubernetes API server cannot be reached{2} ({3})".format(
-            action, what, " after {0} tries in {1}s (retry budget: {2})".format(tries[0], tries[1], retry.BUDGET_ENV)
-            if tries else "", to_native(exc)))
-    name = type(exc).__name__
-    if name in ("ResourceNotFoundError", "ResourceNotUniqueError"):
-        return KindNotServed("Could not {0} {1}: the API server does not serve this kind; "
-                             "is its CustomResourceDefinition installed?".format(action, what))
-    return ApiError("Could not {0} {1}: {2}: {3}".format(action, what, name, to_native(exc)))
-
-
 class Kube:
     """Kubernetes access for one module run.
 
     ``client`` (a ``kubernetes.dynamic.DynamicClient``) may be injected by tests;
     otherwise it is kubernetes.core's client, built from the module's
-    connection options on first use. ``field_manager`` names the server-side apply field manager of
-    every write (``meshops``; a runner whose writes must not take over another runner's fields sets its own).
+    connection options on first use. ``concurrency`` bounds the calls of a batch
+    in flight (default: the module's ``concurrency`` option, else 8). ``field_manager`` names the server-side
+    apply field manager of every write (``meshops``; a runner whose writes must not take over another runner's
+    fields sets its own).
     """
 
     field_manager = FIELD_MANAGER
 
-    def __init__(self, module, client=None, sleep=time.sleep, clock=time.monotonic):
+    def __init__(self, module, client=None, sleep=time.sleep, clock=time.monotonic, concurrency=None):
         self.module = module
         self.check_mode = bool(getattr(module, "check_mode", False))
         self._client = client
         self.sleep = sleep
         self.clock = clock
         self._resources = {}
-        self.calls = Counter()
+        self._lock = threading.RLock()
+        self._call = Calls(module, sleep=sleep)
+        self.calls = self._call.counts
+        params = getattr(module, "params", None)
+        self.concurrency = int(concurrency or (params.get("concurrency") if isinstance(params, dict) else None)
+                               or DEFAULT_CONCURRENCY)
 
     # -- plumbing -----------------------------------------------------------
 
     @property
     def client(self):
-        if self._client is None:
-            from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+        with self._lock:
+            if self._client is None:
+                self._client = new_client(self.module, self.concurrency, sleep=self.sleep)
+            return self._client
+
+    def parallel(self, calls, concurrency=None, stop_on_error=False):
+        """:func:`batch.run` of ``calls`` with this run's concurrency (or ``concurrency``)."""
+        return batch.run(calls, limit=concurrency or self.concurrency, stop_on_error=stop_on_error)
+
+    def _prefetch(self, objs):
+        """Resolve the client and kinds before calls go out in parallel (a kind not served fails in its calls)."""
+        for obj in objs:
             try:
-                self._client = retry.call(lambda: get_api_client(module=self.module).client, sleep=self.sleep)
-            except Exception as exc:  # pylint: disable=broad-except
-                if retry.is_transient(exc):
-                    raise ApiError("Could not create the Kubernetes API client: the Kubernetes API server "
-                                   "cannot be reached ({0})".format(to_native(exc)))
-                raise ApiError("Could not create the Kubernetes API client: {0}".format(to_native(exc)))
-        return self._client
-
-    def _call(self, verb, action, what, fn):
-        def counted():
-            self.calls[verb] += 1
-            return fn()
-        try:
-            return retry.call(counted, sleep=self.sleep, on_retry=self._on_retry)
-        except Exception as exc:  # pylint: disable=broad-except
-            raise translate(exc, action, what)
-
-    def _on_retry(self, exc, attempt, wait):
-        self.calls["retries"] += 1
-        if hasattr(self.module, "debug"):
-            self.module.debug("retrying after transient error (attempt {0}, next in {1:.2f}s): {2}".format(
-                attempt, wait, to_native(exc)))
+                self.resource(obj["apiVersion"], obj["kind"])
+            except KindNotServed:
+                pass
 
     def resource(self, api_version, kind):
         """The API resource for ``api_version``/``kind`` (discovery is cached)."""
         key = (api_version, kind)
-        if key not in self._resources:
-            what = "{0} ({1})".format(kind, api_version)
-            self._resources[key] = self._call(
-                "discovery", "look up", what,
-                lambda: self.client.resources.get(api_version=api_version, kind=kind))
-        return self._resources[key]
+        with self._lock:
+            if key not in self._resources:
+                what = "{0} ({1})".format(kind, api_version)
+                self._resources[key] = self._call(
+                    "discovery", "look up", what,
+                    lambda: self.client.resources.get(api_version=api_version, kind=kind))
+            return self._resources[key]
 
     @property
     def wrote(self):
@@ -172,7 +139,7 @@ class Kube:
         what = ref(kind=kind, name=name, namespace=namespace if res.namespaced else None)
         try:
             return self._dict(self._call("get", "read", what, lambda: self.client.get(
-                res, name=name, namespace=namespace if res.namespaced else None)))
+                res, name=name, namespace=namespace if res.namespaced else None, serializer=plain)))
         except ApiError as exc:
             if exc.status == 404:
                 return None
@@ -186,7 +153,7 @@ class Kube:
         items, token = [], None
         while True:
             params = dict(namespace=namespace if res.namespaced else None, limit=page_size,
-                          label_selector=label_selector, field_selector=field_selector)
+                          label_selector=label_selector, field_selector=field_selector, serializer=plain)
             if token:
                 params["_continue"] = token
             page = self._dict(self._call("list", "list", what,
@@ -207,7 +174,7 @@ class Kube:
         res = self.resource(api_version, kind)
         params = dict(body=obj, name=meta.get("name"),
                       namespace=meta.get("namespace") if res.namespaced else None,
-                      field_manager=self.field_manager, force_conflicts=force_conflicts or None)
+                      field_manager=self.field_manager, force_conflicts=force_conflicts or None, serializer=plain)
         if dry_run or self.check_mode:
             params["dry_run"] = DRY_RUN
         verb = "apply_dry_run" if "dry_run" in params else "apply"
@@ -221,90 +188,122 @@ class Kube:
                 exc.args = (exc.msg,)
             raise
 
-    def plan(self, objs, force_conflicts=False, assume_absent=(), live=None):
+    def plan(self, objs, force_conflicts=False, assume_absent=(), live=None, concurrency=None):
         """Ask the server what applying ``objs`` would do, writing nothing.
 
-        Reads the live state (see :meth:`live_objects`) and server-side dry-runs
-        every apply, so RBAC, admission webhooks and schemas judge every object
-        before anything is written. ``assume_absent`` holds keys of objects that
-        cannot be dry-run yet (their namespace or CRD is created by the same
-        change); they are planned as created, as given. ``live`` is the live
-        state when the caller has read it already. In check mode, an object whose
-        namespace does not exist yet (an earlier step creates it) is planned as
-        created, as given, with a warning. Returns a list of :class:`Change`;
-        raises :class:`ApiError` listing every refusal.
+        Reads the live state (:meth:`live_objects`) and server-side dry-runs every apply that may change
+        something, at most ``concurrency`` at once, so RBAC, admission webhooks and schemas judge each before
+        anything is written. An object whose desired fields are all live and whose field manager's managed
+        fields are exactly its field set is not dry-run: an apply could neither change nor drop anything
+        (:mod:`fields`). ``assume_absent``: keys of objects that cannot be dry-run yet (their namespace or CRD
+        is created by the same change), planned as created, as given; so is, in check mode, an object whose
+        namespace does not exist yet (an earlier step creates it), with a warning. ``live``: the live state
+        when the caller has read it. Returns :class:`Change` s in the order of ``objs``; raises
+        :class:`ApiError` listing every refusal, in that order.
         """
         pending = set(assume_absent)
         if live is None:
-            live = self.live_objects([o for o in objs if self.key(o) not in pending])
-        changes, refused, missing = [], [], set()
-        for obj in objs:
+            live = self.live_objects([o for o in objs if self.key(o) not in pending], concurrency=concurrency)
+        changes = [None] * len(objs)
+        asks = []
+        for i, obj in enumerate(objs):
             key = self.key(obj)
-            if key in pending:
-                changes.append(Change(obj, "created", None, obj))
-                continue
             before = live.get(key)
-            try:
-                predicted = self._ssa(obj, dry_run=True, force_conflicts=force_conflicts)
-            except ApiError as exc:
-                if self.check_mode and namespace_missing(exc, obj):
-                    missing.add(namespace_missing(exc, obj))
-                    changes.append(Change(obj, "created", None, obj))
+            if key in pending:
+                changes[i] = Change(obj, "created", None, obj)
+            elif before is not None and fields.unchanged(obj, before, self.field_manager):
+                changes[i] = Change(obj, "unchanged", before, before)
+            else:
+                asks.append(i)
+        self._prefetch(objs[i] for i in asks)
+        outcomes = self.parallel([lambda o=objs[i]: self._ssa(o, dry_run=True, force_conflicts=force_conflicts)
+                                  for i in asks], concurrency=concurrency)
+        refused, missing = [], set()
+        for i, outcome in zip(asks, outcomes):
+            if outcome.error is not None:
+                if not isinstance(outcome.error, ApiError):
+                    raise outcome.error
+                if self.check_mode and namespace_missing(outcome.error, objs[i]):
+                    missing.add(namespace_missing(outcome.error, objs[i]))
+                    changes[i] = Change(objs[i], "created", None, objs[i])
                 else:
-                    refused.append(exc)
+                    refused.append(outcome.error)
                 continue
+            obj, before, predicted = objs[i], live.get(self.key(objs[i])), outcome.value
             if before is None:
                 action = "created"
             elif differs(before, predicted):
                 action = "updated"
             else:
                 action, predicted = "unchanged", before
-            changes.append(Change(obj, action, before, predicted))
+            changes[i] = Change(obj, action, before, predicted)
         if missing:
             self.module.warn("check mode: namespace {0} does not exist yet; its objects are reported as created "
                              "without a server-side dry run".format(", ".join(sorted(missing))))
         if refused:
-            status = refused[0].status if len({e.status for e in refused}) == 1 else 0
-            raise ApiError("{0} of {1} objects would be refused by the API server; nothing was written:\n- {2}".format(
-                len(refused), len(objs), "\n- ".join(e.msg for e in refused)), status=status)
+            raise combined(refused, "{0} of {1} objects would be refused by the API server; nothing was "
+                                    "written".format(len(refused), len(objs)), alone=False)
         return changes
 
-    def commit(self, changes, force_conflicts=False):
-        """Apply the planned changes that change something (nothing in check mode).
-
-        Returns the changes with ``after`` set to what the server stored.
+    def commit(self, changes, force_conflicts=False, concurrency=None):
+        """Apply the planned changes that change something (nothing in check mode), at most ``concurrency``
+        at once: CRDs first, then namespaces, then the rest (:data:`PHASES`). Returns the changes, in their
+        order, with ``after`` set to what the server stored. After a failed write no further write starts;
+        the error names every failed object, in the input's order.
         """
-        done = []
-        for change in changes:
-            if change.action != "unchanged" and not self.check_mode:
-                change = change._replace(after=self._ssa(change.obj, dry_run=False,
-                                                         force_conflicts=force_conflicts))
-            done.append(change)
+        done = list(changes)
+        todo = [] if self.check_mode else [i for i, c in enumerate(changes) if c.action != "unchanged"]
+        self._prefetch(changes[i].obj for i in todo)
+        for group in batch.phases(todo, lambda i: PHASES.get(changes[i].obj.get("kind"), len(PHASES))):
+            outcomes = self.parallel([lambda o=changes[i].obj: self._ssa(o, dry_run=False,
+                                                                         force_conflicts=force_conflicts)
+                                      for i in group], concurrency=concurrency, stop_on_error=True)
+            failed = [o.error for o in outcomes if o.error is not None]
+            for i, outcome in zip(group, outcomes):
+                if outcome.ran and outcome.error is None:
+                    done[i] = changes[i]._replace(after=outcome.value)
+            if failed:
+                if not all(isinstance(e, ApiError) for e in failed):
+                    raise next(e for e in failed if not isinstance(e, ApiError))
+                raise combined(failed, "{0} of {1} writes failed".format(len(failed), len(todo)))
         return done
 
     def apply(self, obj, force_conflicts=False):
         """Plan and commit one object: returns its :class:`Change`."""
         return self.apply_all([obj], force_conflicts=force_conflicts)[0]
 
-    def apply_all(self, objs, force_conflicts=False):
+    def apply_all(self, objs, force_conflicts=False, concurrency=None):
         """Plan every object, then commit: nothing is written unless the server accepts all."""
-        return self.commit(self.plan(objs, force_conflicts=force_conflicts), force_conflicts=force_conflicts)
+        return self.commit(self.plan(objs, force_conflicts=force_conflicts, concurrency=concurrency),
+                           force_conflicts=force_conflicts, concurrency=concurrency)
 
-    def live_objects(self, objs):
-        """Live copies of ``objs`` keyed by :meth:`key`: a GET for a lone object, else one list
-        per apiVersion, kind and namespace."""
+    def delete_all(self, objs, propagation_policy="Background", concurrency=None):
+        """Delete ``objs`` (:meth:`delete`), at most ``concurrency`` at once, stopping at the first failure;
+        returns, in their order, whether each was (in check mode, would be) deleted."""
+        objs = list(objs)
+        self._prefetch(objs)
+        return batch.values(self.parallel([lambda o=o: self.delete(o, propagation_policy) for o in objs],
+                                          concurrency=concurrency, stop_on_error=True))
+
+    def live_objects(self, objs, concurrency=None):
+        """Live copies of ``objs`` keyed by :meth:`key`: a GET for a lone object, else one list per
+        apiVersion, kind and namespace (the reads at most ``concurrency`` at once)."""
         groups = OrderedDict()
         for obj in objs:
             meta = obj.get("metadata") or {}
             groups.setdefault((obj["apiVersion"], obj["kind"], meta.get("namespace")), []).append(obj)
-        live = {}
-        for (api_version, kind, namespace), members in groups.items():
+
+        def read(api_version, kind, namespace, members):
             if len(members) == 1:
-                meta = members[0].get("metadata") or {}
-                found = self.get(api_version, kind, meta.get("name"), namespace)
-                items = [found] if found else []
-            else:
-                items = self.list(api_version, kind, namespace=namespace)
+                found = self.get(api_version, kind, (members[0].get("metadata") or {}).get("name"), namespace)
+                return [found] if found else []
+            return self.list(api_version, kind, namespace=namespace)
+
+        self._prefetch(objs)
+        found = batch.values(self.parallel([lambda g=g, m=m: read(g[0], g[1], g[2], m) for g, m in groups.items()],
+                                           concurrency=concurrency))
+        live = {}
+        for (api_version, kind, dummy), items in zip(groups, found):
             for item in items:
                 item.setdefault("kind", kind)
                 item.setdefault("apiVersion", api_version)
@@ -323,7 +322,7 @@ class Kube:
         apply cannot do for a field another manager set). Dry run when asked and in check mode."""
         res = self.resource(api_version, kind)
         params = dict(body=body, name=name, namespace=namespace if res.namespaced else None,
-                      content_type=content_type, field_manager=self.field_manager)
+                      content_type=content_type, field_manager=self.field_manager, serializer=plain)
         if dry_run or self.check_mode:
             params["dry_run"] = DRY_RUN
         verb = "patch_dry_run" if "dry_run" in params else "patch"

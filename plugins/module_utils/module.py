@@ -31,7 +31,7 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import An
 
 from ansible_collections.meshops.istio.plugins.module_utils.diff import object_diff
 from ansible_collections.meshops.istio.plugins.module_utils.errors import ApiError, InputError, MeshError, ref
-from ansible_collections.meshops.istio.plugins.module_utils.kube import Kube
+from ansible_collections.meshops.istio.plugins.module_utils.kube import DEFAULT_CONCURRENCY, Kube
 from ansible_collections.meshops.istio.plugins.module_utils.prometheus import ARG_SPEC as PROMETHEUS_ARG_SPEC
 
 # Keys of an inline kubeconfig whose values are credentials (kubernetes.core's, and OIDC's id-token and
@@ -109,6 +109,11 @@ def kubeconfig_problem(params, environ=None):
     if not any(os.path.exists(os.path.expanduser(p)) for p in paths):
         return "kubeconfig file {0} does not exist ({1}); give the path of a kubeconfig file".format(value, source)
     return None
+
+
+def concurrency_option():
+    """The ``concurrency`` option (doc fragment ``meshops.istio.common.concurrency``)."""
+    return dict(type="int", default=DEFAULT_CONCURRENCY)
 
 
 def named_list(**options):
@@ -211,6 +216,10 @@ def run_module(spec, runner, **module_kwargs):
     module = MeshModule(argument_spec=spec, **module_kwargs)
     kube = ModuleKube(module)
     try:
+        concurrency = module.params.get("concurrency")
+        if concurrency is not None and concurrency < 1:
+            raise InputError("concurrency: must be at least 1 (1 sends the requests one after the other), "
+                             "got {0}".format(concurrency))
         out = runner(module, kube)
     except MeshError as exc:
         rbac_hint(exc, kube, (getattr(module, "_name", None) or "this module").rpartition(".")[2])

@@ -15,11 +15,10 @@ __metaclass__ = type
 
 from collections import OrderedDict
 
-from ansible_collections.meshops.istio.plugins.module_utils import mesh, validate, workloads as wl
+from ansible_collections.meshops.istio.plugins.module_utils import batch, mesh, validate, workloads as wl
 from ansible_collections.meshops.istio.plugins.module_utils.constants import (
     APPS, INJECTION_LABEL, REVISION_LABEL, WORKLOAD_KINDS,
 )
-from ansible_collections.meshops.istio.plugins.module_utils.diff import is_subset
 from ansible_collections.meshops.istio.plugins.module_utils.errors import MeshError, ref
 from ansible_collections.meshops.istio.plugins.module_utils.kube import Change
 from ansible_collections.meshops.istio.plugins.module_utils.module import result
@@ -75,10 +74,9 @@ class Onboarding:
         found = mesh.select_namespaces(self.kube, self.params.get("namespaces"), self.params.get("namespace_selector"),
                                        self.warn, create=self.params.get("create_namespaces"))
         self.scope = [mesh.Namespace(obj, new="resourceVersion" not in meta(obj)) for obj in found]
+        # Nothing runs in a namespace that does not exist yet.
+        batch.values(self.kube.parallel([lambda ns=ns: ns.discover(self.kube) for ns in self.scope if not ns.new]))
         for ns in self.scope:
-            if ns.new:
-                continue  # nothing runs in a namespace that does not exist yet
-            ns.discover(self.kube)
             for work in ns.workloads.values():
                 wl.classify(work, self.want)
             defaults = ["{0}/{1}".format(w.kind, w.name) for w in ns.workloads.values()
@@ -94,14 +92,13 @@ class Onboarding:
         # Namespaces to create, with their injection label: dry-run with the rest.
         created = [mesh.namespace_object(ns.name, labels) for ns in self.scope if ns.new]
         created = dict((meta(c.obj)["name"], c) for c in self.kube.plan(created)) if created else {}
+        todo = [ns for ns in self.scope if not ns.new and not mesh.has_labels(ns.obj, labels)]
         for ns in self.scope:
-            if ns.new:
-                ns.label_change = created[ns.name]
-            elif mesh.has_labels(ns.obj, labels):
-                ns.label_change = Change(ns.obj, "unchanged", ns.obj, ns.obj)
-            else:
-                ns.label_change = Change(ns.obj, "updated", ns.obj,
-                                         mesh.label_namespace(self.kube, ns.name, labels, dry_run=True))
+            ns.label_change = created[ns.name] if ns.new else Change(ns.obj, "unchanged", ns.obj, ns.obj)
+        predicted = batch.values(self.kube.parallel([
+            lambda ns=ns: mesh.label_namespace(self.kube, ns.name, labels, dry_run=True) for ns in todo]))
+        for ns, after in zip(todo, predicted):
+            ns.label_change = Change(ns.obj, "updated", ns.obj, after)
         restarts = self.workloads(wl.RESTART)
         if restarts:
             live = dict((self.kube.key(w.obj), w.obj) for w in restarts)
@@ -114,28 +111,18 @@ class Onboarding:
                 wanted.append(mesh.peer_authentication(ns.name, self.params["mtls_mode"]))
             if self.params.get("default_deny"):
                 wanted.append(mesh.deny_all(ns.name))
-        live = {}
-        fresh = [ns.name for ns in self.scope if ns.new]
-        for obj in wanted:
-            if meta(obj)["namespace"] in fresh:
-                continue
-            found = self.kube.get(obj["apiVersion"], obj["kind"], meta(obj)["name"], meta(obj)["namespace"])
-            if found is not None:
-                live[self.kube.key(obj)] = found
-        # Objects that already hold every wanted field need no dry run: the apply would change nothing. Those
-        # in namespaces this run creates cannot be dry-run yet: planned as created.
-        send = [o for o in wanted if not is_subset(o, live.get(self.kube.key(o)))]
-        new = set(self.kube.key(o) for o in send if meta(o)["namespace"] in [n.name for n in self.scope if n.new])
-        planned = dict((self.kube.key(c.obj), c) for c in self.kube.plan(send, live=live, assume_absent=new)) \
-            if send else {}
+        # One read per kind and namespace; objects an apply could not change are not dry-run (Kube.plan).
+        # Those in namespaces this run creates cannot be dry-run yet: planned as created.
+        fresh = set(ns.name for ns in self.scope if ns.new)
+        new = set(self.kube.key(o) for o in wanted if meta(o)["namespace"] in fresh)
         by_ns = dict((ns.name, ns) for ns in self.scope)
-        for obj in wanted:
-            before = live.get(self.kube.key(obj))
-            if obj["kind"] == "AuthorizationPolicy" and before is not None and before.get("spec"):
+        for change in self.kube.plan(wanted, assume_absent=new) if wanted else []:
+            before = change.before
+            if (change.obj["kind"] == "AuthorizationPolicy" and before is not None and before.get("spec")
+                    and change.action == "unchanged"):
                 self.warn("{0} exists with a non-empty spec, so it may not deny all traffic; it was left as "
                           "it is".format(ref(before)))
-            change = planned.get(self.kube.key(obj)) or Change(obj, "unchanged", before, before)
-            by_ns[meta(obj)["namespace"]].policies.append(change)
+            by_ns[meta(change.obj)["namespace"]].policies.append(change)
 
     def check_strict(self, predicted):
         """Refuse STRICT mTLS while pods in scope would run without the sidecar (unless force)."""
@@ -157,27 +144,43 @@ class Onboarding:
             if ns.new:
                 ns.label_change = self.kube.commit([ns.label_change])[0]
                 ns.obj = ns.label_change.after
-            elif ns.labelled:
-                after = mesh.label_namespace(self.kube, ns.name, mesh.injection_labels(self.revision), dry_run=False)
-                ns.label_change = ns.label_change._replace(after=after)
-                ns.obj = after
+        todo = [ns for ns in self.scope if ns.labelled and not ns.new]
+        labels = mesh.injection_labels(self.revision)
+        outcomes = self.kube.parallel([lambda ns=ns: mesh.label_namespace(self.kube, ns.name, labels, dry_run=False)
+                                       for ns in todo], stop_on_error=True)
+        for ns, outcome in zip(todo, outcomes):
+            if outcome.ran and outcome.error is None:
+                ns.label_change = ns.label_change._replace(after=outcome.value)
+                ns.obj = outcome.value
+        batch.values(outcomes)
 
     def restart(self):
-        """Restart the planned workloads, at most max_concurrent_restarts rolling at once, each given
-        wait_timeout seconds to roll out (then it is failed and its slot freed)."""
+        """Restart the planned workloads in waves: at most max_concurrent_restarts rolling at once (their
+        restarts sent together, ``concurrency`` requests in flight), each given wait_timeout seconds to roll
+        out (then it is failed and its slot freed); a slot freed is refilled at the next look. Rollouts are
+        followed with one list per kind and namespace rolling, per look (every 0.2 to 0.5 s)."""
         queue = self.workloads(wl.RESTART)
         limit, timeout = self.params["max_concurrent_restarts"], self.params["wait_timeout"]
         rolling = OrderedDict()
 
+        def start():
+            wave = queue[:max(0, limit - len(rolling))]
+            del queue[:len(wave)]
+            outcomes = self.kube.parallel([lambda w=w: self.kube.commit([w.change], force_conflicts=True)[0]
+                                           for w in wave], stop_on_error=True)
+            for work, outcome in zip(wave, outcomes):
+                if outcome.ran and outcome.error is None:
+                    work.change, work.done = outcome.value, True
+                    rolling[work.id] = (work, self.kube.clock() + timeout)
+            batch.values(outcomes)
+
         def settled():
-            while queue and len(rolling) < limit:
-                work = queue.pop(0)
-                work.change = self.kube.commit([work.change], force_conflicts=True)[0]
-                work.done = True
-                rolling[work.id] = (work, self.kube.clock() + timeout)
-            kinds = OrderedDict(((w.namespace, w.kind), True) for w, dummy in rolling.values())
-            for namespace, kind in kinds:
-                live = dict((meta(o)["name"], o) for o in self.kube.list(APPS, kind, namespace=namespace))
+            start()
+            groups = list(OrderedDict(((w.namespace, w.kind), True) for w, dummy in rolling.values()))
+            found = batch.values(self.kube.parallel([lambda g=g: self.kube.list(APPS, g[1], namespace=g[0])
+                                                     for g in groups]))
+            for (namespace, kind), items in zip(groups, found):
+                live = dict((meta(o)["name"], o) for o in items)
                 for work, deadline in [r for r in rolling.values() if (r[0].namespace, r[0].kind) == (namespace, kind)]:
                     obj = work.obj = live.get(work.name, work.obj)
                     if work.name not in live:
@@ -192,7 +195,7 @@ class Onboarding:
                     del rolling[work.id]
             return not queue and not rolling
 
-        poll(settled, None, self.kube.sleep, self.kube.clock, max_interval=1.0)
+        poll(settled, None, self.kube.sleep, self.kube.clock, max_interval=0.5)
 
     def verify(self):
         """Wait (wait_timeout) until every workload of the namespaces this run changed, or that were not
@@ -207,8 +210,7 @@ class Onboarding:
 
         def settled():
             if fresh[0]:
-                for ns in pending:
-                    self.rediscover(ns)
+                batch.values(self.kube.parallel([lambda ns=ns: self.rediscover(ns) for ns in pending]))
             fresh[0] = True
             pending[:] = [ns for ns in pending if unsettled(ns)]
             return not pending

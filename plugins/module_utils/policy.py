@@ -116,11 +116,9 @@ def absent(module, kube, params):
     if params.get("validate_only"):
         return {"changed": False, "objects": [], "resources": [record(o, "valid") for o in objs]}
     live = kube.live_objects(objs)
-    deleted = []
-    for obj in objs:
-        before = live.get(kube.key(obj))
-        if before is not None and kube.delete(obj):
-            deleted.append(Change(obj, "deleted", before, None))
+    doomed = [o for o in objs if kube.key(o) in live]
+    deleted = [Change(obj, "deleted", live[kube.key(obj)], None)
+               for obj, gone in zip(doomed, kube.delete_all(doomed)) if gone]
     return result(module, kube, deleted, resources=[record(o, "absent") for o in objs])
 
 

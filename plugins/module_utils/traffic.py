@@ -24,7 +24,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.meshops.istio.plugins.module_utils import ratelimit, rollout, routing, shift, validate
+from collections import OrderedDict
+
+from ansible_collections.meshops.istio.plugins.module_utils import batch, ratelimit, rollout, routing, shift, validate
 from ansible_collections.meshops.istio.plugins.module_utils.constants import OWNER_LABEL
 from ansible_collections.meshops.istio.plugins.module_utils.kube import Change
 from ansible_collections.meshops.istio.plugins.module_utils.module import record, result
@@ -122,9 +124,12 @@ def stale(kube, params, objs):
     """Objects labelled with this owner that ``objs`` no longer holds: routes first, then what they use."""
     keep = set(kube.key(o) for o in objs)
     selector = "{0}={1}".format(OWNER_LABEL, params["owner"])
+    kinds = [kind for dummy, kind, dummy in reversed(KINDS)]
+    found = batch.values(kube.parallel([lambda k=k: kube.list(API_VERSIONS[k], k, label_selector=selector)
+                                        for k in kinds]))
     out = []
-    for dummy, kind, dummy in reversed(KINDS):
-        for live in kube.list(API_VERSIONS[kind], kind, label_selector=selector):
+    for kind, items in zip(kinds, found):
+        for live in items:
             meta = live.get("metadata") or {}
             obj = {"apiVersion": API_VERSIONS[kind], "kind": kind,
                    "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace")}}
@@ -145,15 +150,22 @@ def live_objects(kube, objs):
 
 
 def defer_to_rollouts(kube, objs, live):
-    """``objs`` with what governing canary rollouts own taken from the live objects; returns (objs, their keys)."""
-    governing = {}
+    """``objs`` with what governing canary rollouts own taken from the live objects; returns (objs, the keys to
+    apply with force: those a rollout governs, and those an ended rollout (rolled back, aborted) still holds fields
+    of, which the declaration takes back)."""
+    governing, ended = {}, set()
     for key, item in live.items():
         state = rollout.read_state(item) if key[1] == "VirtualService" else None
-        if rollout.governs(state):
-            governing[key] = state
-            governing[(key[0], "DestinationRule", state.get("destination_rule_namespace") or key[2],
-                       state.get("destination_rule"))] = state
-    out, deferred = [], set()
+        if state is None:
+            continue
+        keys = (key, (key[0], "DestinationRule", state.get("destination_rule_namespace") or key[2],
+                      state.get("destination_rule")))
+        for one in keys:
+            if rollout.governs(state):
+                governing[one] = state
+            else:
+                ended.add(one)
+    out, forced = [], set()
     for obj in objs:
         key = kube.key(obj)
         state, have = governing.get(key), live.get(key)
@@ -164,9 +176,11 @@ def defer_to_rollouts(kube, objs, live):
                 spec["http"] = shift.defer_http(spec["http"], live_spec.get("http") or [], state)
             elif obj["kind"] == "DestinationRule":
                 spec["subsets"] = shift.defer_subsets(spec.get("subsets"), live_spec.get("subsets"), state)
-            deferred.add(key)
+            forced.add(key)
+        elif key in ended and have is not None:
+            forced.add(key)
         out.append(obj)
-    return out, deferred
+    return out, forced
 
 
 def run(module, kube):
@@ -176,16 +190,16 @@ def run(module, kube):
     objs = build(params)
     live = live_objects(kube, objs)
     objs, deferred = defer_to_rollouts(kube, objs, live)
-    planned = dict((kube.key(c.obj), (c, False)) for c in kube.plan(
-        [o for o in objs if kube.key(o) not in deferred], live=live))
-    planned.update((kube.key(c.obj), (c, True)) for c in kube.plan(
-        [o for o in objs if kube.key(o) in deferred], force_conflicts=True, live=live))
+    own = kube.plan([o for o in objs if kube.key(o) not in deferred], live=live)
+    forced = kube.plan([o for o in objs if kube.key(o) in deferred], force_conflicts=True, live=live)
     doomed = stale(kube, params, objs) if params.get("prune", True) else []
-    changes = []
-    for obj in objs:
-        change, force = planned[kube.key(obj)]
-        changes.extend(kube.commit([change], force_conflicts=force))
-    for obj, before in doomed:
-        if kube.delete(obj):
-            changes.append(Change(obj, "deleted", before, None))
+    done = dict((kube.key(c.obj), c) for c in kube.commit(own) + kube.commit(forced, force_conflicts=True))
+    changes = [done[kube.key(o)] for o in objs]
+    by_kind = OrderedDict()
+    for obj, before in doomed:  # routes first, then what they use: one kind after the other
+        by_kind.setdefault(obj["kind"], []).append((obj, before))
+    for group in by_kind.values():
+        for (obj, before), gone in zip(group, kube.delete_all([o for o, dummy in group])):
+            if gone:
+                changes.append(Change(obj, "deleted", before, None))
     return result(module, kube, changes, resources=[record(o, "present") for o in objs])

@@ -15,8 +15,8 @@ author: meshops.istio contributors (@meshops)
 description:
   - Renders an Istio installation with C(istioctl manifest generate) or with C(helm template) of Istio's
     C(base), C(istiod) and C(gateway) charts, and applies it with server-side apply (field manager C(meshops)).
-  - CustomResourceDefinitions are applied first and waited Established; every object is first dry-run on the
-    server, so nothing is written unless the API server accepts the whole installation.
+  - CustomResourceDefinitions are applied first and waited Established; every object that may change is first
+    dry-run on the server, so nothing is written unless the API server accepts the whole installation.
   - Objects of this installation (or revision) that are no longer rendered are pruned; they are found by
     Istio's own labels C(operator.istio.io/component) and C(istio.io/rev).
   - O(state=absent) removes the objects labelled C(istio.io/rev) with the revision, and the revision-specific
@@ -144,6 +144,7 @@ options:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - meshops.istio.common
+  - meshops.istio.common.concurrency
   - meshops.istio.common.state
   - meshops.istio.common.wait
 attributes:
@@ -241,11 +242,14 @@ api_calls:
 
 from ansible_collections.meshops.istio.plugins.module_utils.constants import INSTALL_METHODS, STATES
 from ansible_collections.meshops.istio.plugins.module_utils.install import run
-from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, run_module
+from ansible_collections.meshops.istio.plugins.module_utils.module import (
+    argument_spec, concurrency_option, run_module,
+)
 
 
 def argspec():
     return argument_spec(
+        concurrency=concurrency_option(),
         state=dict(type="str", choices=list(STATES), default="present"),
         method=dict(type="str", choices=list(INSTALL_METHODS), default="istioctl"),
         version=dict(type="str"),

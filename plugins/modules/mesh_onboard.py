@@ -91,6 +91,7 @@ options:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - meshops.istio.common
+  - meshops.istio.common.concurrency
   - meshops.istio.common.wait
 attributes:
   check_mode:
@@ -208,7 +209,9 @@ api_calls:
 """
 
 from ansible_collections.meshops.istio.plugins.module_utils.constants import ONBOARD_MTLS_MODES
-from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, run_module
+from ansible_collections.meshops.istio.plugins.module_utils.module import (
+    argument_spec, concurrency_option, run_module,
+)
 from ansible_collections.meshops.istio.plugins.module_utils.onboard import run
 
 MUTUALLY_EXCLUSIVE = [("namespaces", "namespace_selector")]
@@ -217,6 +220,7 @@ REQUIRED_ONE_OF = [("namespaces", "namespace_selector")]
 
 def argspec():
     return argument_spec(
+        concurrency=concurrency_option(),
         namespaces=dict(type="list", elements="str"),
         namespace_selector=dict(type="str"),
         revision=dict(type="str"),

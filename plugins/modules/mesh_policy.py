@@ -18,8 +18,9 @@ description:
   - Validates every option of every object first, and reports every problem at once, each named by its field
     path, for example C(authorization_policies[1].rules[0].from[0].principals[2]), with the values or the form
     it accepts. Nothing is sent to the API server when anything is invalid.
-  - Every object is then dry-run on the server (so istiod's validating webhook judges each one) before any is
-    written; nothing is written unless the server accepts all of them, and nothing when nothing would change.
+  - Every object that may change is then dry-run on the server (so istiod's validating webhook judges each one)
+    before any is written; nothing is written unless the server accepts all of them, and nothing when nothing
+    would change.
   - A PeerAuthentication that would set C(STRICT) mTLS (as its mode or on a port) is refused while pods in its
     scope run without the C(istio-proxy) sidecar, listing the workloads; the check is M(meshops.istio.mesh_onboard)'s.
     The scope of a mesh-wide PeerAuthentication (in O(root_namespace), without selector) is every namespace labelled
@@ -195,6 +196,7 @@ options:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - meshops.istio.common
+  - meshops.istio.common.concurrency
   - meshops.istio.common.state
 notes:
   - Needs get, list and server-side apply (or delete) on the kinds written, and, for the STRICT check, list on
@@ -279,12 +281,15 @@ api_calls:
 from ansible_collections.meshops.istio.plugins.module_utils.constants import (
     ACTIONS, MTLS_MODES, ROOT_NAMESPACE, SE_LOCATIONS, SE_RESOLUTIONS, STATES,
 )
-from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, named_list, run_module
+from ansible_collections.meshops.istio.plugins.module_utils.module import (
+    argument_spec, concurrency_option, named_list, run_module,
+)
 from ansible_collections.meshops.istio.plugins.module_utils.policy import run
 
 
 def argspec():
     return argument_spec(
+        concurrency=concurrency_option(),
         state=dict(type="str", choices=list(STATES), default="present"),
         peer_authentications=named_list(
             mode=dict(type="str", choices=list(MTLS_MODES)), selector=dict(type="dict"),

@@ -28,8 +28,8 @@ description:
     C(credentialName) must name a Secret in the namespace of the gateway workload the Gateway's selector matches
     (a warning when the selector matches no pod). Nothing is sent to the API server for writing when anything is
     invalid.
-  - Every object is dry-run on the server (istiod's validating webhook included) before any is written; nothing is
-    written unless the server accepts all of them, and nothing when nothing would change.
+  - Every object that may change is dry-run on the server (istiod's validating webhook included) before any is
+    written; nothing is written unless the server accepts all of them, and nothing when nothing would change.
   - Every object is labelled C(meshops.istio/owner=<owner>). Objects with this label that the set no longer
     declares are deleted (one list per kind, across namespaces), unless O(prune=false).
   - While a canary rollout of M(meshops.istio.canary_shift) is progressing, paused or promoted on a VirtualService
@@ -119,6 +119,7 @@ options:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - meshops.istio.common
+  - meshops.istio.common.concurrency
 notes:
   - Needs get, list and server-side apply and delete on the kinds written (and list across namespaces for the
     owner's objects), list on pods and get on secrets for the Gateway checks, list on DestinationRules for the
@@ -175,12 +176,15 @@ api_calls: {description: Kubernetes API requests made by verb., returned: always
 """
 
 from ansible_collections.meshops.istio.plugins.module_utils.constants import RATE_LIMIT_CONTEXTS
-from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, named_list, run_module
+from ansible_collections.meshops.istio.plugins.module_utils.module import (
+    argument_spec, concurrency_option, named_list, run_module,
+)
 from ansible_collections.meshops.istio.plugins.module_utils.traffic import run
 
 
 def argspec():
     return argument_spec(
+        concurrency=concurrency_option(),
         owner=dict(type="str", required=True),
         prune=dict(type="bool", default=True),
         destination_rules=named_list(spec=dict(type="dict", required=True)),

@@ -9,8 +9,9 @@ __metaclass__ = type
 import copy
 import json
 
-
 from kubernetes.client.exceptions import ApiException
+
+from ansible_collections.meshops.istio.tests.unit import managed
 
 CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",
                   "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
@@ -22,14 +23,7 @@ def api_error(status, reason="", message=""):
     return exc
 
 
-def merge(base, patch):
-    out = copy.deepcopy(base)
-    for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+merge = managed.merge
 
 
 def matches(obj, selector):
@@ -60,18 +54,22 @@ class FakeResources:
 
 
 class FakeClient:
-    """Objects live in ``store``; ``fail`` queues exceptions raised by the next calls."""
+    """Objects live in ``store``; ``fail`` queues exceptions raised by the next calls. Server-side applies
+    keep managedFields as the API server does (:mod:`managed`); ``defaulting[kind]`` is called on every object
+    of that kind written (the server's defaults); :meth:`edit` is an update by another field manager."""
 
     def __init__(self, objects=()):
         self.store = {}
         self.calls = []
         self.failures = []
         self.rv = 100
+        self.defaulting = {}
         self.resources = FakeResources(self)
         for obj in objects:
             self._put(copy.deepcopy(obj))
 
     def record(self, method, **kwargs):
+        kwargs.pop("serializer", None)  # the transport's concern: the fake returns plain dicts anyway
         self.calls.append((method, kwargs))
         if self.failures:
             exc = self.failures.pop(0)
@@ -93,7 +91,8 @@ class FakeClient:
         meta = obj.setdefault("metadata", {})
         meta["resourceVersion"] = str(self.rv)
         meta.setdefault("uid", "uid-" + meta["name"])
-        meta["managedFields"] = [{"manager": "meshops", "time": "t%d" % self.rv}]
+        if obj.get("kind") in self.defaulting:
+            self.defaulting[obj["kind"]](obj)
         if obj.get("kind") == "CustomResourceDefinition":  # the apiextensions server establishes it
             obj["status"] = {"conditions": [{"type": "Established", "status": "True"}]}
         self.store[(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"])] = obj
@@ -117,15 +116,36 @@ class FakeClient:
         self.record("server_side_apply", name=name, namespace=namespace, **kwargs)
         key = self._key(res, name, namespace)
         current = self.store.get(key)
-        result = merge(current, body) if current else copy.deepcopy(body)
-        if current is not None and merge(current, body) == current:
-            return copy.deepcopy(current)
+        try:
+            result, owners = managed.apply(current, body, kwargs.get("field_manager") or "unknown",
+                                           kwargs.get("force_conflicts"))
+        except managed.Conflict as exc:
+            raise api_error(409, "Conflict", "Apply failed with {0} conflict(s): {1}".format(
+                len(exc.paths), ", ".join('conflict with "{0}": {1}'.format(m, ".".join(p)) for m, p in exc.paths)))
+        managed.write_entries(result, owners, body.get("apiVersion"), "t")
         if kwargs.get("dry_run") == "All":
-            result.setdefault("metadata", {})["resourceVersion"] = (current or {}).get(
-                "metadata", {}).get("resourceVersion", "")
+            if res.kind in self.defaulting:
+                self.defaulting[res.kind](result)
+            result["metadata"]["resourceVersion"] = (current or {}).get("metadata", {}).get("resourceVersion", "")
             return result
+        if current is not None and self._same(current, result):
+            return copy.deepcopy(current)
         self._put(result)
-        return copy.deepcopy(result)
+        return copy.deepcopy(self.store[key])
+
+    def _same(self, current, result):
+        probe = copy.deepcopy(result)
+        if probe.get("kind") in self.defaulting:
+            self.defaulting[probe["kind"]](probe)
+        probe["metadata"]["resourceVersion"] = current["metadata"].get("resourceVersion")
+        probe["metadata"].setdefault("uid", current["metadata"].get("uid"))
+        return probe == current
+
+    def edit(self, key, changes, manager="kubectl-edit"):
+        """An update by another field manager: ``changes`` maps paths of field names to values."""
+        result, owners = managed.update(self.store[key], changes, manager)
+        managed.write_entries(result, owners, result.get("apiVersion"), "t")
+        self._put(result)
 
     def delete(self, res, name=None, namespace=None, **kwargs):
         self.record("delete", name=name, namespace=namespace, **kwargs)

@@ -68,7 +68,7 @@ def test_only_403_is_explained(status):
 
 
 def test_the_kube_layer_appends_the_rule_to_a_403():
-    from ansible_collections.meshops.istio.plugins.module_utils.kube import translate
+    from ansible_collections.meshops.istio.plugins.module_utils.calls import translate
     from ansible_collections.meshops.istio.tests.unit.fakes import api_error
     err = translate(api_error(403, "Forbidden", NAMESPACED), "apply", "AuthorizationPolicy shop/allow-web")
     assert err.status == 403

@@ -200,7 +200,7 @@ class FakeCluster(FakeClient):
 
 def params(**kw):
     base = dict(namespaces=["shop"], namespace_selector=None, revision=None, mtls_mode=None, default_deny=False,
-                force=False, create_namespaces=False, max_concurrent_restarts=5, wait_timeout=60)
+                force=False, create_namespaces=False, max_concurrent_restarts=5, wait_timeout=60, concurrency=8)
     base.update(kw)
     return base
 
@@ -316,6 +316,22 @@ def test_restart_limit_is_honoured(limit):
     assert len(result["restarted"]) == 7
     assert client.max_rolling == limit
     assert len(client.rollouts) == 7
+
+
+def test_restarts_go_out_in_waves_and_rollouts_are_followed_by_lists_not_gets():
+    objs = [injector()]
+    names = ["ns{0}".format(n) for n in range(3)]
+    for ns in names:
+        objs.append(namespace(ns))
+        objs += sum((app(ns, "app{0}".format(i), replicas=1) for i in range(4)), [])
+    client = FakeCluster(objs, rollout_reads=2)
+    result = run(client, namespaces=names, max_concurrent_restarts=12, concurrency=4)
+    assert len(result["restarted"]) == 12 and result["failed_workloads"] == []
+    assert client.max_rolling == 12  # the whole wave was sent before any rollout was looked at
+    assert [kw["name"] for m, kw in client.calls if m == "get" and kw.get("name")] == []
+    # one list per kind and namespace rolling, per look; no look grows with the workloads
+    lists = [kw["namespace"] for m, kw in client.calls if m == "get" and not kw.get("name")]
+    assert set(lists) - set([None]) == set(names)  # None: the cluster-scoped lists (webhooks, namespaces)
 
 
 def api_calls(pods_per_app, namespaces=2, check=False):

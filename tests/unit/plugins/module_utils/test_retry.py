@@ -219,7 +219,7 @@ def test_permanent_messages(text, status):
 
 
 def test_the_kube_layer_says_how_long_it_tried():
-    from ansible_collections.meshops.istio.plugins.module_utils.kube import translate
+    from ansible_collections.meshops.istio.plugins.module_utils.calls import translate
     clock = FakeClock()
     fn, dummy = flaky(ConnectionRefusedError(111, "Connection refused"))
     with pytest.raises(ConnectionRefusedError) as info:

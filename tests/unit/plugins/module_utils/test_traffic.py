@@ -222,7 +222,7 @@ def test_objects_are_labelled_and_the_rate_limit_is_an_envoy_filter():
     assert value["status"] == {"code": 429}
 
 
-def test_dry_runs_first_then_a_rerun_writes_nothing():
+def test_dry_runs_first_then_a_rerun_only_lists():
     client = FakeClient()
     run(params(), client)
     methods = [(m, kw.get("dry_run")) for m, kw in client.calls if m == "server_side_apply"]
@@ -230,9 +230,16 @@ def test_dry_runs_first_then_a_rerun_writes_nothing():
     client.calls[:] = []
     out, dummy = run(params(), client)
     assert not out["changed"] and out["objects"] == []
-    assert client.writes() == [("server_side_apply", {"name": n, "namespace": "shop", "field_manager": "meshops",
-                                                      "force_conflicts": None, "dry_run": "All"})
-                               for n in ("api", "api", "api-rate-limit")]
+    # every object is live as applied and its managed fields are the desired ones: no dry run, no write
+    assert client.writes() == []
+    # a changed object is dry-run (and only it), then written
+    client.calls[:] = []
+    changed = params()
+    changed["virtual_services"][0]["spec"]["http"][0]["timeout"] = "9s"
+    out, dummy = run(changed, client)
+    assert out["objects"] == [{"kind": "VirtualService", "apiVersion": NET, "namespace": "shop", "name": "api",
+                               "action": "updated"}]
+    assert [(kw["name"], kw.get("dry_run")) for m, kw in client.writes()] == [("api", "All"), ("api", None)]
 
 
 def test_dropping_one_rule_deletes_exactly_that_one_and_leaves_other_owners_alone():
