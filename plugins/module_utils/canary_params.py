@@ -12,36 +12,37 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.meshops.istio.plugins.module_utils import prometheus
 from ansible_collections.meshops.istio.plugins.module_utils import validate as v
+from ansible_collections.meshops.istio.plugins.module_utils.constants import NO_DATA_POLICIES
 from ansible_collections.meshops.istio.plugins.module_utils.rollout import MANUAL
 
-UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
-PART_RE = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)")
 MATCH_KEYS = ("name", "uri", "scheme", "method", "authority", "headers", "port", "sourceLabels", "gateways",
               "queryParams", "ignoreUriCase", "withoutHeaders", "sourceNamespace", "statPrefix")
 STRING_MATCH_KEYS = ("exact", "prefix", "regex")
 METRIC_LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 # Actions that start or continue stepping (and so need a plan of steps).
 STEPPING = ("run", "retry")
+# The nested options (argument specs, checked by validate.options with every problem named by its path; the
+# module's argument spec takes them as plain mappings, its DOCUMENTATION documents them as suboptions).
+STEP = {"weight": dict(type="int", required=True), "pause": dict(type="raw", default=0),
+        "analysis": dict(type="bool", default=True), "mirror": dict(type="float")}
+QUERY = {"name": dict(type="str", required=True), "query": dict(type="str", required=True),
+         "min": dict(type="float"), "max": dict(type="float")}
+ANALYSIS = {"interval": dict(type="raw", default=10), "window": dict(type="raw", default=60),
+            "failure_limit": dict(type="int", default=0), "min_requests": dict(type="int", default=10),
+            "on_no_data": dict(type="str", choices=list(NO_DATA_POLICIES), default=NO_DATA_POLICIES[0]),
+            "hold_timeout": dict(type="raw", default=300), "min_success_rate": dict(type="float", default=0.99),
+            "max_p99_ms": dict(type="float", default=500), "metric_labels": dict(type="dict", default={}),
+            "queries": dict(type="list", elements="dict", default=[], options=QUERY)}
 
 
-def seconds(problems, path, value, manual=False):
-    """Seconds of a duration (a number >= 0, or text such as 1.5s, 500ms, 2m); MANUAL when allowed and given."""
+def seconds(problems, path, value, manual=False, allow_zero=True):
+    """Seconds of a duration (:func:`validate.seconds`: a number >= 0, or text such as 1.5s, 500ms, 2m); MANUAL
+    when allowed and given."""
     if manual and value == MANUAL:
         return MANUAL
-    if isinstance(value, bool):
-        value = None
-    elif isinstance(value, (int, float)) and value >= 0:
-        return float(value)
-    elif isinstance(value, str) and value.strip():
-        text = value.strip()
-        if re.match(r"^\d+(\.\d+)?$", text):
-            return float(text)
-        if v.DURATION_RE.match(text):
-            return sum(float(n) * UNITS[u] for n, u in PART_RE.findall(text))
-    problems.add(path, "{0!r} is not a duration (seconds, or a number with a unit h, m, s or ms such as 1.5s or "
-                       "500ms{1})".format(value, "; or manual" if manual else ""))
-    return None
+    return v.seconds(problems, path, value, allow_zero=allow_zero, also="; or manual" if manual else "")
 
 
 def _string_match(problems, path, value):
@@ -81,15 +82,16 @@ def plan(problems, params):
     """The steps: ``[{weight, pause, analysis, mirror}]`` from ``steps`` or ``step_weight``/``max_weight``."""
     out = []
     if params.get("steps"):
-        for i, step in enumerate(params["steps"]):
+        for i, given in enumerate(params["steps"]):
             path = "steps[{0}]".format(i)
-            v.number(problems, path + ".weight", step.get("weight"), 0, 100)
-            pause = seconds(problems, path + ".pause", step.get("pause", 0), manual=True)
-            mirror = step.get("mirror")
-            if mirror is not None:
-                v.number(problems, path + ".mirror", mirror, 0, 100, whole=False)
-            out.append({"weight": step.get("weight"), "pause": pause,
-                        "analysis": bool(step.get("analysis", True)), "mirror": mirror or None})
+            step = v.options(problems, path, given, STEP) or {}
+            if step.get("weight") is not None:
+                v.number(problems, path + ".weight", step["weight"], 0, 100)
+            pause = seconds(problems, path + ".pause", step.get("pause"), manual=True) if "pause" in step else None
+            if step.get("mirror") is not None:
+                v.number(problems, path + ".mirror", step["mirror"], 0, 100, whole=False)
+            out.append({"weight": step.get("weight"), "pause": pause, "analysis": step.get("analysis") is not False,
+                        "mirror": step.get("mirror") or None})
         return out
     weight, top = params.get("step_weight"), params.get("max_weight") or 100
     if weight is None:
@@ -102,43 +104,41 @@ def plan(problems, params):
 
 
 def analysis(problems, given):
-    """The analysis configuration with durations in seconds."""
-    given = dict(given or {})
-    out = dict(given)
-    for key, default in (("interval", 10), ("window", 60), ("hold_timeout", 300)):
-        value = seconds(problems, "analysis." + key, given.get(key, default))
-        if value is not None and value <= 0:
-            problems.add("analysis." + key, "must be longer than 0")
-        out[key] = value
-    for key, default in (("failure_limit", 0), ("min_requests", 10)):
-        out[key] = given.get(key, default) if given.get(key) is not None else default
-        v.number(problems, "analysis." + key, out[key], 0)
-    out["min_success_rate"] = given.get("min_success_rate", 0.99)
-    v.number(problems, "analysis.min_success_rate", out["min_success_rate"] or 0, 0, 1, whole=False)
-    out["max_p99_ms"] = given.get("max_p99_ms", 500)
-    v.number(problems, "analysis.max_p99_ms", out["max_p99_ms"] or 0, 0, whole=False)
-    out["on_no_data"] = given.get("on_no_data") or "fail"
-    labels = given.get("metric_labels") or {}
-    for key, value in labels.items():
+    """The analysis configuration (:data:`ANALYSIS`, its defaults filled in) with durations in seconds."""
+    out = v.options(problems, "analysis", given or {}, ANALYSIS) or {}
+    for key in ("interval", "window", "hold_timeout"):
+        if out.get(key) is not None:
+            out[key] = seconds(problems, "analysis." + key, out[key], allow_zero=False)
+    for key in ("failure_limit", "min_requests"):
+        if out.get(key) is not None:
+            v.number(problems, "analysis." + key, out[key], 0)
+    if out.get("min_success_rate") is not None:
+        v.number(problems, "analysis.min_success_rate", out["min_success_rate"], 0, 1, whole=False)
+    if out.get("max_p99_ms") is not None:
+        v.number(problems, "analysis.max_p99_ms", out["max_p99_ms"], 0, whole=False)
+    for key, value in (out.get("metric_labels") or {}).items():
         if not METRIC_LABEL_RE.match(str(key)) or not isinstance(value, str):
             problems.add("analysis.metric_labels." + str(key), "must be a Prometheus label name with a string value")
-    out["metric_labels"] = labels
-    names = set()
-    for i, query in enumerate(given.get("queries") or []):
+    names, raw = set(), (given or {}).get("queries") if isinstance(given, dict) else None
+    for i, query in enumerate(out.get("queries") or []):
         path = "analysis.queries[{0}]".format(i)
+        if not query:
+            continue
+        thresholds = dict((k, raw[i].get(k)) for k in ("min", "max")) if isinstance(raw[i], dict) else {}
         if query.get("name") in names:
             problems.add(path + ".name", "{0!r} is given twice".format(query.get("name")))
         names.add(query.get("name"))
         if query.get("name") in ("requests", "success_rate", "p99_ms"):
             problems.add(path + ".name", "{0!r} is a built-in check's name".format(query.get("name")))
-        if not str(query.get("query") or "").strip():
+        if query.get("query") is not None and not query["query"].strip():
             problems.add(path + ".query", "must be a PromQL expression")
         low, high = query.get("min"), query.get("max")
-        if low is None and high is None:
+        if thresholds.get("min") is None and thresholds.get("max") is None:
             problems.add(path, "needs min or max (the threshold it is judged by)")
         elif low is not None and high is not None and low > high:
-            problems.add(path, "min {0} is greater than max {1}".format(low, high))
-    out["queries"] = list(given.get("queries") or [])
+            problems.add(path, "min {0} is greater than max {1}".format(thresholds["min"], thresholds["max"]))
+    out["queries"] = [q for q in out.get("queries") or [] if q]
+    out["metric_labels"] = out.get("metric_labels") or {}
     return out
 
 
@@ -166,6 +166,7 @@ def validate_params(params):
     cfg.update(action=action, plan=steps, match=matches(problems, "match", params.get("match")),
                analysis=analysis(problems, params.get("analysis")),
                destination_rule=params.get("destination_rule") or params.get("virtual_service"))
+    prometheus.check_options(problems, params)
     if any(s["analysis"] for s in steps) and not params.get("prometheus_url") and action not in ("abort", "promote"):
         problems.add("prometheus_url", "is needed: steps run analyses (set analysis: false on every step to "
                                        "shift without metrics)")

@@ -8,7 +8,9 @@
 * :class:`Prometheus`: instant queries (``/api/v1/query``) returning plain samples; transient failures
   (connection refused or reset, timeouts, HTTP 429 and 5xx) retried with :mod:`retry`'s backoff within a
   short budget of its own, so an unreachable Prometheus is reported in seconds, never silently;
-* every failure is a :class:`errors.PrometheusError` naming the URL (never the token) and the query.
+* every failure is a :class:`errors.PrometheusError` naming the URL (never the token) and the query;
+* :func:`check_options`: the options checked before any request (an http(s) URL, a positive timeout, headers
+  of strings), each problem named by its option.
 
 No data is not an error: :meth:`Prometheus.value` returns None for an empty result (or NaN), so callers
 decide what silence means.
@@ -25,10 +27,10 @@ import time
 
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import urlencode
+from ansible.module_utils.six.moves.urllib.parse import urlencode, urlparse
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.meshops.istio.plugins.module_utils import retry
+from ansible_collections.meshops.istio.plugins.module_utils import retry, validate
 from ansible_collections.meshops.istio.plugins.module_utils.errors import PrometheusError
 
 # Seconds spent retrying one query at most (the API retry budget is for the control plane's restarts).
@@ -42,6 +44,21 @@ ARG_SPEC = dict(
     prometheus_validate_certs=dict(type="bool", default=True),
     prometheus_timeout=dict(type="int", default=10),
 )
+
+
+def check_options(problems, params):
+    """The ``prometheus_*`` options (:data:`ARG_SPEC`), every problem added to ``problems`` (validate.Problems)."""
+    url = params.get("prometheus_url")
+    if url:
+        parts = urlparse(str(url))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.add("prometheus_url", "{0!r} is not an http:// or https:// URL (for example "
+                                           "http://prometheus.istio-system:9090)".format(url))
+    if params.get("prometheus_timeout") is not None:
+        validate.timeout(problems, "prometheus_timeout", params["prometheus_timeout"])
+    for key, value in (params.get("prometheus_headers") or {}).items():
+        if not isinstance(value, str):
+            problems.add("prometheus_headers." + str(key), "must be a string, not {0!r}".format(value))
 
 
 class _Transient(Exception):

@@ -7,14 +7,21 @@ The argument spec owns types, choices and exclusivity (Ansible refuses those bef
 it cannot say is checked here: values inside free-form mappings and lists, ranges, and rules between
 fields. :class:`Problems` collects every problem with its field path
 (``authorization_policies[1].rules[0].from[0].principals[2]``) so all of them are reported at once,
-before any API call; :func:`check_keys` refuses unknown keys in a mapping, naming the allowed ones.
+before any API call; :func:`check_keys` refuses unknown keys in a mapping, naming the allowed ones;
+:func:`options` checks a nested mapping against an argument spec of its own, every problem named by its path
+(Ansible's suboption check stops at the first, without the list index); :func:`seconds` is the one rule of a
+duration given as seconds or as text (``30``, ``1.5s``, ``2m``).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
+import math
 import re
+
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.meshops.istio.plugins.module_utils.errors import InputError
 
@@ -75,6 +82,71 @@ def check_keys(problems, path, value, allowed):
             problems.add(join(path, key), "unknown key {0!r}: the allowed keys are {1}".format(
                 key, ", ".join(allowed)))
     return True
+
+
+TYPES = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "a string",
+         "dict": "a mapping", "list": "a list"}
+
+
+def _convert(value, kind):
+    """``(True, value as kind)`` or ``(False, None)``: Ansible's conversions (digits, yes/no), never bool to number."""
+    if kind == "raw":
+        return True, value
+    if kind == "bool":
+        try:
+            return True, boolean(value, strict=True)
+        except TypeError:
+            return False, None
+    if kind in ("int", "float"):
+        if isinstance(value, str) and re.match(r"^\s*-?\d+(\.\d+)?\s*$", value):
+            value = float(value) if "." in value else int(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False, None
+        if kind == "float":
+            return True, float(value)
+        return (True, int(value)) if float(value).is_integer() else (False, None)
+    if kind == "str":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        return isinstance(value, str), value if isinstance(value, str) else None
+    wanted = dict if kind == "dict" else list
+    return isinstance(value, wanted), value if isinstance(value, wanted) else None
+
+
+def _option(problems, path, value, rule):
+    kind = rule.get("type") or "str"
+    ok, converted = _convert(value, kind)
+    if not ok:
+        problems.add(path, "must be {0}, not {1!r}".format(TYPES[kind], value))
+        return None
+    value = converted
+    if rule.get("choices") is not None and value not in rule["choices"]:
+        choice(problems, path, value, list(rule["choices"]))
+        return None
+    if kind == "dict" and rule.get("options"):
+        return options(problems, path, value, rule["options"])
+    if kind == "list" and rule.get("elements"):
+        element = {"type": rule["elements"], "options": rule.get("options"), "choices": rule.get("choices")}
+        return [_option(problems, join(path, i), item, element) for i, item in enumerate(value)]
+    return value
+
+
+def options(problems, path, value, spec):
+    """A nested mapping checked against ``spec`` (``{key: {type, required, default, choices, elements, options}}``,
+    an argument spec) as Ansible checks options, every problem named by its path: unknown keys (the allowed ones
+    listed), required keys, types (converted as Ansible does: ``"10"`` for an int), choices, nested ``options``.
+    Null is not given. Returns the mapping with defaults (None for a wrong value), or None for no mapping."""
+    if not check_keys(problems, path, value, list(spec)):
+        return None
+    out = {}
+    for key, rule in spec.items():
+        given = value.get(key)
+        if given is None:
+            if rule.get("required"):
+                problems.add(join(path, key), "is required")
+            given = copy.deepcopy(rule.get("default"))
+        out[key] = None if given is None else _option(problems, join(path, key), given, rule)
+    return out
 
 
 def strings(problems, path, value, check=None, allow_empty=False):
@@ -199,6 +271,30 @@ def duration(problems, path, value, allow_zero=False):
     elif length < NANOSECONDS["ms"] or length % NANOSECONDS["ms"]:
         problems.add(path, "{0!r} is not a positive duration of whole milliseconds (at least 1ms{1})".format(
             value, "; 0s turns it off" if allow_zero else ""))
+
+
+def seconds(problems, path, value, allow_zero=True, also=""):
+    """A duration as seconds (a number, or digits) or text (``1.5s``, ``500ms``, ``1m30s``): its seconds (a float),
+    or None after reporting the problem. Negative is refused, zero unless ``allow_zero``; ``also`` adds a form."""
+    length, text = None, value.strip() if isinstance(value, str) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        length = float(value)
+    elif text and re.match(r"^-?\d+(\.\d+)?$", text):
+        length = float(text)
+    elif text:
+        found = nanoseconds(text[1:] if text.startswith("-") else text)
+        if found is not None:
+            length = (-found if text.startswith("-") else found) / float(NANOSECONDS["s"])
+    if length is None:
+        problems.add(path, "{0!r} is not a duration (seconds, or a number with a unit h, m, s or ms such as 1.5s or "
+                           "500ms{1})".format(value, also))
+    elif length < 0:
+        problems.add(path, "{0!r} is negative: a duration is 0 or more (seconds, or for example 30s)".format(value))
+    elif length == 0 and not allow_zero:
+        problems.add(path, "must be longer than 0, not {0!r}".format(value))
+    else:
+        return length
+    return None
 
 
 def timeout(problems, path, value):

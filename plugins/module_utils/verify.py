@@ -26,7 +26,7 @@ from ansible_collections.meshops.istio.plugins.module_utils.errors import (
     ApiError, CommandError, InputError, KindNotServed, MeshError, PrometheusError,
 )
 from ansible_collections.meshops.istio.plugins.module_utils.module import result
-from ansible_collections.meshops.istio.plugins.module_utils.prometheus import Prometheus
+from ansible_collections.meshops.istio.plugins.module_utils.prometheus import Prometheus, check_options
 
 try:
     import yaml
@@ -52,6 +52,7 @@ def validate_params(params):
     for field in ("root_namespace", "istio_namespace"):
         if params.get(field):
             validate.dns_label(problems, field, params[field])
+    check_options(problems, params)
     problems.raise_any()
 
 

@@ -91,7 +91,8 @@ options:
     choices: [run, status, promote, abort, resume, retry]
     default: run
   steps:
-    description: The steps, in order. Mutually exclusive with O(step_weight).
+    description: The steps, in order. Mutually exclusive with O(step_weight). An unknown key, a missing O(steps[].weight)
+      or a value of the wrong type is refused with its path (for example C(steps[1].pause)), every problem at once.
     type: list
     elements: dict
     suboptions:
@@ -143,7 +144,8 @@ options:
     type: bool
     default: false
   analysis:
-    description: How each analysis is made and judged.
+    description: How each analysis is made and judged. An unknown key (also inside O(analysis.queries)), a missing
+      required one or a value of the wrong type is refused with its path, every problem at once.
     type: dict
     default: {}
     suboptions:
@@ -305,7 +307,7 @@ api_calls: {description: Kubernetes API requests made by verb., returned: always
 """
 
 from ansible_collections.meshops.istio.plugins.module_utils.canary import run
-from ansible_collections.meshops.istio.plugins.module_utils.constants import CANARY_ACTIONS, NO_DATA_POLICIES
+from ansible_collections.meshops.istio.plugins.module_utils.constants import CANARY_ACTIONS
 from ansible_collections.meshops.istio.plugins.module_utils.module import argument_spec, run_module
 
 
@@ -322,28 +324,14 @@ def argspec():
         canary_labels=dict(type="dict"),
         release=dict(type="str"),
         action=dict(type="str", choices=list(CANARY_ACTIONS), default=CANARY_ACTIONS[0]),
-        steps=dict(type="list", elements="dict", options=dict(
-            weight=dict(type="int", required=True), pause=dict(type="raw", default=0),
-            analysis=dict(type="bool", default=True), mirror=dict(type="float"))),
+        steps=dict(type="list", elements="dict"),
         step_weight=dict(type="int"),
         max_weight=dict(type="int", default=100),
         step_pause=dict(type="raw", default=60),
         match=dict(type="list", elements="dict", default=[]),
         keep_header_routes=dict(type="bool", default=False),
         finalize=dict(type="bool", default=False),
-        analysis=dict(type="dict", default={}, apply_defaults=True, options=dict(
-            interval=dict(type="raw", default=10),
-            window=dict(type="raw", default=60),
-            failure_limit=dict(type="int", default=0),
-            min_requests=dict(type="int", default=10),
-            on_no_data=dict(type="str", choices=list(NO_DATA_POLICIES), default=NO_DATA_POLICIES[0]),
-            hold_timeout=dict(type="raw", default=300),
-            min_success_rate=dict(type="float", default=0.99),
-            max_p99_ms=dict(type="float", default=500),
-            metric_labels=dict(type="dict", default={}),
-            queries=dict(type="list", elements="dict", default=[], options=dict(
-                name=dict(type="str", required=True), query=dict(type="str", required=True),
-                min=dict(type="float"), max=dict(type="float"))))),
+        analysis=dict(type="dict", default={}),
     )
 
 

@@ -19,7 +19,7 @@ PREFIX = "ansible_collections.meshops.istio.plugins.module_utils"
 LAYERS = {
     "constants": 0, "errors": 0, "retry": 0, "diff": 0,
     "forbidden": 0, "istio_api": 0, "fields": 0, "batch": 0, "calls": 1, "kube": 2, "waiter": 1, "validate": 1,
-    "prometheus": 1,
+    "prometheus": 2,
     "workloads": 2, "render": 2, "iop": 2, "mesh": 3, "security": 4, "module": 4, "routing": 4, "ratelimit": 4,
     "rollout": 2, "shift": 3, "analysis": 2, "canary_params": 3, "canary_target": 5,
     "peers": 3, "clienttls": 5, "matrix": 6, "findings": 6, "evidence": 0, "certs": 0, "analyze": 1,

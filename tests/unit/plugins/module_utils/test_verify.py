@@ -297,7 +297,9 @@ def test_canary_state_on_a_virtual_service_is_returned():
 
 @pytest.mark.parametrize("params, path", [
     ({"evidence_window": "10 minutes"}, "evidence_window"), ({"namespaces": ["Bad_Name"]}, "namespaces[0]"),
-    ({"ca_root_cert": "not a pem"}, "ca_root_cert"), ({"root_namespace": "-x"}, "root_namespace")])
+    ({"ca_root_cert": "not a pem"}, "ca_root_cert"), ({"root_namespace": "-x"}, "root_namespace"),
+    ({"prometheus_url": "prom:9090"}, "prometheus_url"), ({"prometheus_timeout": 0}, "prometheus_timeout"),
+    ({"prometheus_headers": {"X-Scope": ["a"]}}, "prometheus_headers.X-Scope")])
 def test_bad_input_is_refused_before_any_request(params, path):
     client = fakes.FakeClient(vc.base())
     with pytest.raises(InputError, match=r"- {0}:".format(path.replace("[", r"\[").replace("]", r"\]"))):
