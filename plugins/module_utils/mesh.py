@@ -63,18 +63,19 @@ def onboard_namespace(problems, path, name):
             name, ", ".join(PROTECTED_NAMESPACES)))
 
 
-def select_namespaces(kube, names=None, selector=None, warn=None, create=False):
+def select_namespaces(kube, names=None, selector=None, warn=None, create=None):
     """The live namespaces in scope, never a system one: ``names`` (all must exist, unless ``create``: then the
-    missing ones come as new Namespace objects without resourceVersion; else InputError naming them), or those
-    a label ``selector`` matches (system ones skipped with a warning)."""
+    missing ones come as new Namespace objects without resourceVersion; else InputError naming them, and the
+    create_namespaces option when the caller has one, ``create`` False rather than None), or those a label
+    ``selector`` matches (system ones skipped with a warning)."""
     warn = warn or (lambda msg: None)
     if names:
         wanted = list(OrderedDict((n, True) for n in names))
         live = dict((meta(o)["name"], o) for o in kube.list("v1", "Namespace"))
         missing = [n for n in wanted if n not in live]
         if missing and not create:
-            raise InputError("namespaces: not found: {0}; create them first, or set create_namespaces (nothing "
-                             "was written)".format(", ".join(missing)))
+            raise InputError("namespaces: not found: {0}; create them first{1} (nothing was written)".format(
+                ", ".join(missing), "" if create is None else ", or set create_namespaces"))
         return [live.get(n) or namespace_object(n) for n in wanted]
     selector = (selector or "").strip()
     try:

@@ -72,7 +72,7 @@ class Onboarding:
     def discover(self):
         self.want = mesh.expected_revision(self.revision, mesh.injectors(self.kube))
         found = mesh.select_namespaces(self.kube, self.params.get("namespaces"), self.params.get("namespace_selector"),
-                                       self.warn, create=self.params.get("create_namespaces"))
+                                       self.warn, create=bool(self.params.get("create_namespaces")))
         self.scope = [mesh.Namespace(obj, new="resourceVersion" not in meta(obj)) for obj in found]
         # Nothing runs in a namespace that does not exist yet.
         batch.values(self.kube.parallel([lambda ns=ns: ns.discover(self.kube) for ns in self.scope if not ns.new]))

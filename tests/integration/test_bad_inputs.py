@@ -71,6 +71,16 @@ BASES = {
                           "mesh_traffic_gateways": [], "mesh_traffic_service_entries": [], "mesh_traffic_sidecars": []},
     "role:mesh_gateway": {"mesh_gateway_namespace": "{ns}", "mesh_gateway_workload_namespace": "{ns}",
                           "mesh_gateway_owner": "corpus-gateway", "mesh_gateway_pki_dir": "{tmp}/pki"},
+    # The corpus namespace holds VirtualService web (route default to subset stable), DestinationRule web and
+    # Service web over the Ready pod of Deployment web (ROUTING), so canary_shift's own checks of its target run.
+    "meshops.istio.canary_shift": {"namespace": "{ns}", "virtual_service": "web", "canary_labels": {"version": "v2"},
+                                   "steps": [{"weight": 50, "pause": 1}], "prometheus_url": "http://127.0.0.1:9"},
+    "meshops.istio.mtls_verify": {"namespaces": ["{ns}"], "analyze": False},
+    "role:canary": {"canary_namespace": "{ns}", "canary_virtual_service": "web", "canary_destination_rule": "web",
+                    "canary_deploy": False, "canary_steps": [{"weight": 50, "pause": 1}],
+                    "canary_prometheus_url": "http://127.0.0.1:9"},
+    "role:mesh_verify": {"mesh_verify_namespaces": ["{ns}"], "mesh_verify_analyze": False,
+                         "mesh_verify_report_dir": "{tmp}/mesh-report"},
 }
 MISSING_KUBECONFIG = "/nonexistent/corpus.kubeconfig"
 KUBECONFIG_TEXT = "/nonexistent/corpus.kubeconfig does not exist (option kubeconfig)"
@@ -97,6 +107,13 @@ TWO_PROVIDERS = {"name": "x", "zipkin": {"service": "z", "port": 9411}, "opentel
 
 def vs(http):
     return {"virtual_services": [{"name": "web", "namespace": "{ns}", "spec": {"hosts": ["web"], "http": [http]}}]}
+
+
+def query(**fields):
+    return {"analysis": {"queries": [dict({"name": "errors", "max": 1}, **fields)]}}
+
+
+CANARY_ALLOWED = "the allowed keys are weight, pause, analysis, mirror"
 
 
 CASES = [
@@ -258,6 +275,109 @@ CASES = [
          "give both, or neither"),
     case("role:mesh_gateway", {"mesh_gateway_selector": {"istio": "bad value!"}}, "mesh_gateway_selector.istio",
          "is not a valid label value"),
+    # -- canary_shift: nested steps and analysis (validate.options), durations, Prometheus, then its target -----
+    case("meshops.istio.canary_shift", {"steps": [{"weight": 50}, {"wieght": 100}]},
+         "steps[1].wieght", "unknown key 'wieght': " + CANARY_ALLOWED),
+    case("meshops.istio.canary_shift", {"steps": [{"weight": 50}, {"wieght": 100}]}, "steps[1].weight", "is required"),
+    case("meshops.istio.canary_shift", {"steps": [{"weight": "half"}]}, "steps[0].weight",
+         "must be a whole number, not 'half'"),
+    case("meshops.istio.canary_shift", {"steps": [{"weight": 150}]}, "steps[0].weight", "from 0 to 100, not 150"),
+    case("meshops.istio.canary_shift", {"steps": [{"weight": 50, "pause": "-30s"}]}, "steps[0].pause",
+         "'-30s' is negative"),
+    case("meshops.istio.canary_shift", {"steps": [{"weight": 50, "analysis": "sometimes"}]}, "steps[0].analysis",
+         "must be true or false"),
+    case("meshops.istio.canary_shift", query(qeury="sum(up)"), "analysis.queries[0].qeury",
+         "unknown key 'qeury': the allowed keys are name, query, min, max"),
+    case("meshops.istio.canary_shift", query(query="sum(up)", max="low"), "analysis.queries[0].max",
+         "must be a number, not 'low'"),
+    case("meshops.istio.canary_shift", {"analysis": {"intervall": "5s"}}, "analysis.intervall",
+         "unknown key 'intervall': the allowed keys are interval, window"),
+    case("meshops.istio.canary_shift", {"analysis": {"on_no_data": "wait"}}, "analysis.on_no_data",
+         "'wait' is not one of fail, hold, skip"),
+    case("meshops.istio.canary_shift", {"analysis": {"window": "0s"}}, "analysis.window", "must be longer than 0"),
+    case("meshops.istio.canary_shift", {"analysis": {"hold_timeout": -60}}, "analysis.hold_timeout", "-60 is negative"),
+    case("meshops.istio.canary_shift", {"analysis": {"min_success_rate": 1.5}}, "analysis.min_success_rate",
+         "from 0 to 1"),
+    case("meshops.istio.canary_shift", {"match": [{"header": {"x-canary-user": "true"}}]}, "match[0].header",
+         "unknown key 'header'"),
+    case("meshops.istio.canary_shift", {"match": [{"headers": {"x-canary-user": {"exakt": "true"}}}]},
+         "match[0].headers.x-canary-user.exakt", "unknown key 'exakt'"),
+    case("meshops.istio.canary_shift", {"canary_subset": "stable"}, "canary_subset", "must differ from stable_subset"),
+    case("meshops.istio.canary_shift", {"canary_labels": {"version": "v 2"}}, "canary_labels.version",
+         "is not a valid label value"),
+    case("meshops.istio.canary_shift", {"action": "rollback"}, "action", "run, status, promote, abort, resume, retry"),
+    case("meshops.istio.canary_shift", {"steps": DELETE, "step_weight": 30, "max_weight": 20}, "max_weight",
+         "from 30 to 100"),
+    case("meshops.istio.canary_shift", {"step_weight": 30}, "steps|step_weight", "mutually exclusive"),
+    case("meshops.istio.canary_shift", {"prometheus_url": DELETE}, "prometheus_url", "is needed: steps run analyses"),
+    case("meshops.istio.canary_shift", {"prometheus_url": "prometheus:9090"}, "prometheus_url",
+         "is not an http:// or https:// URL"),
+    case("meshops.istio.canary_shift", {"prometheus_timeout": -1}, "prometheus_timeout",
+         "must be a positive whole number of seconds"),
+    case("meshops.istio.canary_shift", {"virtual_service": "missing"}, "VirtualService {ns}/missing",
+         "does not exist; nothing was written"),
+    case("meshops.istio.canary_shift", {"route": "nope"}, "route", "has no HTTP route named 'nope'"),
+    case("meshops.istio.canary_shift", {"stable_subset": "v1"}, "stable_subset",
+         "route 'default' sends nothing to subset 'v1'"),
+    case("meshops.istio.canary_shift", {"canary_labels": DELETE}, "canary_labels",
+         "has no subset 'canary'; define it, or give canary_labels"),
+    case("meshops.istio.canary_shift", {}, "canary_subset", "subset 'canary' ({{'version': 'v2'}}) selects no Ready pod"),
+    case("meshops.istio.canary_shift", {"kubeconfig": MISSING_KUBECONFIG}, "kubeconfig", KUBECONFIG_TEXT),
+    # -- mtls_verify (reads only: the dump proves it all the same) ---------------------------------------------
+    case("meshops.istio.mtls_verify", {"namespaces": ["Shop"]}, "namespaces[0]", "'Shop' is not a valid namespace"),
+    case("meshops.istio.mtls_verify", {"namespaces": ["{ns}", "corpus-missing"]}, "namespaces",
+         "not found: corpus-missing; create them first (nothing was written)"),
+    case("meshops.istio.mtls_verify", {"namespace_selector": "team=corpus"}, "namespaces|namespace_selector",
+         "mutually exclusive"),
+    case("meshops.istio.mtls_verify", {"namespaces": DELETE, "namespace_selector": "team in (a"},
+         "namespace_selector 'team in (a'", "is not a valid label selector"),
+    case("meshops.istio.mtls_verify", {"expect": "strict"}, "expect", "STRICT, PERMISSIVE, ANY"),
+    case("meshops.istio.mtls_verify", {"fail_on": "critical"}, "fail_on", "error, warning, never"),
+    case("meshops.istio.mtls_verify", {"evidence_window": "-10m"}, "evidence_window", "is not a Prometheus range"),
+    case("meshops.istio.mtls_verify", {"analyze_suppress": ["IST133"]}, "analyze_suppress[0]", "'IST133' is not a code"),
+    case("meshops.istio.mtls_verify", {"ca_root_cert": "not a certificate"}, "ca_root_cert",
+         "holds no PEM certificate"),
+    case("meshops.istio.mtls_verify", {"prometheus_url": "localhost:19090"}, "prometheus_url",
+         "is not an http:// or https:// URL"),
+    case("meshops.istio.mtls_verify", {"prometheus_timeout": 0}, "prometheus_timeout",
+         "must be a positive whole number of seconds (1 or more), not 0"),
+    case("meshops.istio.mtls_verify", {"root_namespace": "Istio_System"}, "root_namespace",
+         "is not a valid namespace name"),
+    case("meshops.istio.mtls_verify", {"analyze": True, "istioctl_path": "/nonexistent/istioctl"}, "istioctl_path",
+         "istioctl not found at /nonexistent/istioctl"),
+    case("meshops.istio.mtls_verify", {"kubeconfig": MISSING_KUBECONFIG}, "kubeconfig", KUBECONFIG_TEXT),
+    # -- role canary: its first task checks everything through canary_shift (action status) --------------------
+    case("role:canary", {"canary_steps": [{"weight": 10, "pasue": "30s"}]}, "steps[0].pasue",
+         "unknown key 'pasue': " + CANARY_ALLOWED),
+    case("role:canary", {"canary_steps": [{"weight": "most"}]}, "steps[0].weight", "must be a whole number"),
+    case("role:canary", {"canary_steps": [{"weight": 10, "pause": -30}]}, "steps[0].pause", "-30 is negative"),
+    case("role:canary", {"canary_analysis": query(qeury="sum(up)")["analysis"]}, "analysis.queries[0].qeury",
+         "unknown key 'qeury'"),
+    case("role:canary", {"canary_analysis": {"on_no_data": "wait"}}, "analysis.on_no_data",
+         "'wait' is not one of fail, hold, skip"),
+    case("role:canary", {"canary_analysis": {"interval": "0s"}}, "analysis.interval", "must be longer than 0"),
+    case("role:canary", {"canary_match": [{"header": {"x-canary-user": "true"}}]}, "match[0].header",
+         "unknown key 'header'"),
+    case("role:canary", {"canary_labels": {"version": "v 2"}}, "canary_labels.version", "is not a valid label value"),
+    case("role:canary", {"canary_stable_subset": "canary"}, "canary_subset", "must differ from stable_subset"),
+    case("role:canary", {"canary_prometheus_url": ""}, "prometheus_url", "is needed"),
+    case("role:canary", {"canary_action": "rollback"}, "canary_action", "run, status, promote, abort, resume, retry"),
+    case("role:canary", {"canary_service": "cart"}, "canary_service", "frontend, api-gateway, users"),
+    # -- role mesh_verify ---------------------------------------------------------------------------------------
+    case("role:mesh_verify", {"mesh_verify_expect": "strict"}, "mesh_verify_expect", "STRICT, PERMISSIVE, ANY"),
+    case("role:mesh_verify", {"mesh_verify_fail_on": "critical"}, "mesh_verify_fail_on", "error, warning, never"),
+    case("role:mesh_verify", {"mesh_verify_report_formats": ["pdf"]}, "mesh_verify_report_formats", "html, markdown"),
+    case("role:mesh_verify", {"mesh_verify_namespaces": ["Shop"]}, "namespaces[0]", "'Shop' is not a valid namespace"),
+    case("role:mesh_verify", {"mesh_verify_evidence_window": "ten minutes"}, "evidence_window",
+         "is not a Prometheus range"),
+    case("role:mesh_verify", {"mesh_verify_analyze_suppress": ["IST0133 EnvoyFilter x/y"]}, "analyze_suppress[0]",
+         "is not a code"),
+    case("role:mesh_verify", {"mesh_verify_ca_root_cert": "-----BEGIN nothing"}, "ca_root_cert",
+         "holds no PEM certificate"),
+    case("role:mesh_verify", {"mesh_verify_prometheus_url": "prometheus:9090"}, "prometheus_url",
+         "is not an http:// or https:// URL"),
+    case("role:mesh_verify", {"mesh_verify_analyze": True, "mesh_verify_istioctl_path": "/nonexistent/istioctl"},
+         "istioctl_path", "istioctl not found at /nonexistent/istioctl"),
 ]
 
 ADDON = """\
@@ -267,6 +387,23 @@ metadata:
   name: corpus-prometheus
 data:
   prometheus.yml: "global: {scrape_interval: 15s}"
+"""
+# What canary_shift's cases route: one route to subset stable of the corpus Deployment's Service.
+ROUTING = """\
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: {ns}}}
+spec: {{selector: {{app: web}}, ports: [{{name: http, port: 80, targetPort: 8080}}]}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {{name: web, namespace: {ns}}}
+spec: {{host: web, subsets: [{{name: stable, labels: {{app: web}}}}]}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: web, namespace: {ns}}}
+spec: {{hosts: [web], http: [{{name: default, route: [{{destination: {{host: web, subset: stable}}}}]}}]}}
 """
 COMPOSE = "services:\n  web:\n    image: localhost/meshops-corpus-none:1\n"
 BROKEN_COMPOSE = "services:\n  web:\n    image: web\n   ports: [8080]\n"
@@ -420,6 +557,7 @@ def test_every_bad_input_fails_naming_the_field_and_the_cluster_is_unchanged(
         lab, ansible, namespace, corpus_dir, lab_istio_values, in_process):
     ns = namespace("corpus")
     lab.kubectl("create", "deployment", "web", "--image=example.invalid/web:1", "-n", ns)
+    lab.apply(ROUTING.format(ns=ns))
     subs = {"ns": ns, "tmp": str(corpus_dir), "values": lab_istio_values}
     path = corpus_dir / "corpus.yml"
     path.write_text(playbook(subs))
