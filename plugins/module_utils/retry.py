@@ -5,7 +5,10 @@
 
 Transient: HTTP 429 and 500-504, connection refused or reset, read timeouts.
 Never retried: anything else, in particular 4xx validation (400, 422), conflicts
-(409), authorization (401, 403) and not-found (404): retrying those cannot help.
+(409), authorization (401, 403) and not-found (404): retrying those cannot help; nor
+the HTTP 500 the API server answers when the request itself is malformed (a body whose
+field has the wrong type: "failed to create typed patch object", :data:`MALFORMED_500`),
+while every other 500 (an etcd timeout, ...) stays transient.
 
 The budget (``BUDGET`` seconds, 30 by default: long enough to ride out a restart of
 the control plane) bounds the time spent retrying one call; the environment variable
@@ -17,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import random
 import re
@@ -29,6 +33,12 @@ except ImportError:  # pragma: no cover - the kubernetes client requires urllib3
     urllib3_exceptions = None
 
 TRANSIENT_STATUS = frozenset([429, 500, 502, 503, 504])
+
+# What the API server says in an HTTP 500 about a request that cannot succeed however often it is sent: the body
+# does not fit the kind's schema (server-side apply: "failed to create typed patch object (...): .spec.replicas:
+# expected numeric (int or float), got string"; an update: "failed to convert new object (...) to smd typed").
+MALFORMED_500 = re.compile(r"failed to create typed patch object|failed to convert new object \(.*\) to smd typed",
+                           re.IGNORECASE)
 
 BUDGET_ENV = "MESHOPS_RETRY_BUDGET"
 # Seconds spent retrying one call at most; first delay, growth and cap of the delays.
@@ -82,10 +92,25 @@ def _transient_network_error(exc):
     return False
 
 
+def _server_message(exc):
+    """The message of the API server's Status in the error's body (else the body, or the reason)."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str) and body:
+        try:
+            return str(json.loads(body).get("message") or body)
+        except (ValueError, AttributeError):
+            return body
+    return str(getattr(exc, "reason", None) or "")
+
+
 def is_transient(exc):
     """True when ``exc`` is worth retrying."""
     status = getattr(exc, "status", None)
     if isinstance(status, int) and status > 0:
+        if status == 500 and MALFORMED_500.search(_server_message(exc)):
+            return False
         return status in TRANSIENT_STATUS
     return _transient_network_error(exc)
 
@@ -93,6 +118,8 @@ def is_transient(exc):
 def is_transient_message(text, status=None):
     """True when a failure, known only by its message (and HTTP ``status`` when there is one),
     is transient: the judgement of :func:`is_transient` for what kubernetes.core reports."""
+    if text and MALFORMED_500.search(str(text)):
+        return False
     if isinstance(status, int) and status > 0:
         return status in TRANSIENT_STATUS
     return bool(text) and _TRANSIENT_TEXT.search(str(text)) is not None

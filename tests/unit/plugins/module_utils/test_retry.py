@@ -3,6 +3,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 import pytest
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
 
@@ -227,3 +229,47 @@ def test_the_kube_layer_says_how_long_it_tried():
     msg = translate(info.value, "apply", "ConfigMap shop/web").msg
     assert "Could not apply ConfigMap shop/web: the Kubernetes API server cannot be reached after " in msg
     assert "tries in 10.0s (retry budget: MESHOPS_RETRY_BUDGET)" in msg
+
+
+# What the lab's API server (1.34) answers a server-side apply whose body has a field of the wrong type.
+TYPED_PATCH = ("failed to create typed patch object (/web; apps/v1, Kind=Deployment): .spec.replicas: expected "
+               "numeric (int or float), got string")
+
+
+@pytest.mark.parametrize("message", [
+    TYPED_PATCH,
+    "failed to create typed patch object (shop/web; networking.istio.io/v1, Kind=VirtualService): .spec.hosts: "
+    "expected list, got &{web}",
+    "failed to convert new object (shop/web; /v1, Kind=ConfigMap) to smd typed: .data: expected map, got &{x}",
+])
+def test_a_500_for_a_malformed_request_is_not_transient(message):
+    assert not retry.is_transient(api_error(500, "Internal Server Error", message))
+    fn, state = flaky(api_error(500, "Internal Server Error", message), "ok")
+    slept = []
+    with pytest.raises(Exception) as info:
+        retry.call(fn, sleep=slept.append)
+    assert info.value.status == 500 and state["calls"] == 1 and slept == []
+    assert not hasattr(info.value, "meshops_retries")
+
+
+@pytest.mark.parametrize("message", [
+    "etcdserver: request timed out", "etcdserver: leader changed", "Internal error occurred: resource quota "
+    "evaluation timed out", "", "failed to create typed live object (shop/web; /v1, Kind=ConfigMap)",
+])
+def test_other_500s_stay_transient(message):
+    assert retry.is_transient(api_error(500, "Internal Server Error", message))
+
+
+def test_a_malformed_request_is_told_by_the_body_as_kubernetes_sends_it():
+    exc = api_error(500, "Internal Server Error")
+    exc.body = json.dumps({"kind": "Status", "code": 500, "message": TYPED_PATCH}).encode()
+    assert not retry.is_transient(exc)
+    exc.body = "not json: " + TYPED_PATCH
+    assert not retry.is_transient(exc)
+
+
+@pytest.mark.parametrize("status", [500, None])
+def test_a_malformed_request_is_permanent_in_a_message_too(status):
+    text = "Failed to apply object: b'{\"kind\":\"Status\",\"message\":\"" + TYPED_PATCH + "\",\"code\":500}'"
+    assert not retry.is_transient_message(text, status)
+    assert retry.is_transient_message("Failed to apply object: etcdserver: request timed out", 500)
