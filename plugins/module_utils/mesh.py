@@ -249,6 +249,8 @@ def peer_authentication(namespace, mode=None, name=PEER_AUTHENTICATION, selector
 
 
 def deny_all(namespace, name=DENY_ALL):
-    """The AuthorizationPolicy with an empty spec: denies every request no other policy allows."""
+    """The AuthorizationPolicy that allows nothing (ALLOW without rules): denies every request no other policy
+    allows. The action is written although ALLOW is Istio's default, so the field is ours and a hand-made DENY
+    (which would deny nothing) is put back by the next run."""
     return {"apiVersion": SECURITY, "kind": "AuthorizationPolicy", "metadata": object_meta(name, namespace),
-            "spec": {}}
+            "spec": {"action": "ALLOW"}}

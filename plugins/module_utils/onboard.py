@@ -116,12 +116,13 @@ class Onboarding:
         fresh = set(ns.name for ns in self.scope if ns.new)
         new = set(self.kube.key(o) for o in wanted if meta(o)["namespace"] in fresh)
         by_ns = dict((ns.name, ns) for ns in self.scope)
-        for change in self.kube.plan(wanted, assume_absent=new) if wanted else []:
+        # The policies are the collection's: a field it declares that was changed by hand is taken back (force).
+        for change in self.kube.plan(wanted, assume_absent=new, force_conflicts=True) if wanted else []:
             before = change.before
-            if (change.obj["kind"] == "AuthorizationPolicy" and before is not None and before.get("spec")
-                    and change.action == "unchanged"):
-                self.warn("{0} exists with a non-empty spec, so it may not deny all traffic; it was left as "
-                          "it is".format(ref(before)))
+            extra = sorted(set((before or {}).get("spec") or {}) - set(change.obj["spec"]))
+            if change.obj["kind"] == "AuthorizationPolicy" and extra:
+                self.warn("{0} also holds spec.{1}, which a deny-all has not, so it may not deny all traffic; left "
+                          "as it is".format(ref(before), ", spec.".join(extra)))
             by_ns[meta(change.obj)["namespace"]].policies.append(change)
 
     def check_strict(self, predicted):
@@ -266,7 +267,7 @@ class Onboarding:
                             result=self.result())
         self.check_strict(predicted=False)
         for ns in self.scope:
-            ns.policies = self.kube.commit(ns.policies)
+            ns.policies = self.kube.commit(ns.policies, force_conflicts=True)
         return self.result()
 
 

@@ -102,12 +102,14 @@ def present(module, kube, params):
     if params.get("validate_only"):
         return {"changed": False, "objects": [], "resources": [record(o, "valid") for o in objs],
                 "definitions": objs}
-    changes = kube.plan(objs)
+    # The policies are the collection's: a field it declares that was changed by hand (kubectl edit or patch
+    # made another manager its owner) is taken back, so a rerun restores what was declared.
+    changes = kube.plan(objs, force_conflicts=True)
     check_strict(kube, params, changes)
     steps = staging(changes, params.get("root_namespace") or ROOT_NAMESPACE)
     if steps:
-        kube.commit(kube.plan(steps))
-    changes = kube.commit(changes)
+        kube.commit(kube.plan(steps, force_conflicts=True), force_conflicts=True)
+    changes = kube.commit(changes, force_conflicts=True)
     return result(module, kube, changes, resources=[record(o, "present") for o in objs])
 
 

@@ -223,10 +223,11 @@ def rule_object(rule):
 
 
 def authorization_policy(item):
+    """The AuthorizationPolicy of one validated item. Its action is always written, ALLOW too (Istio's default):
+    the field is then the collection's, so an action flipped by hand (an ALLOW made DENY, which denies only what
+    the rules match and so allows the rest) is put back by the next run."""
     spec = with_selector({}, item.get("selector"))
-    action = item.get("action") or "ALLOW"
-    if action != "ALLOW":
-        spec["action"] = action
+    spec["action"] = item.get("action") or "ALLOW"
     if item.get("provider"):
         spec["provider"] = {"name": item["provider"]}
     if item.get("rules"):
@@ -254,7 +255,8 @@ def request_authentication(item):
 def require_jwt_policy(item):
     """The ALLOW policy that admits only requests with a valid JWT of one of the issuers."""
     principals = ["{0}/*".format(r["issuer"]) for r in item.get("jwt_rules") or []]
-    spec = with_selector({"rules": [{"from": [{"source": {"requestPrincipals": principals}}]}]}, item.get("selector"))
+    spec = with_selector({"action": "ALLOW", "rules": [{"from": [{"source": {"requestPrincipals": principals}}]}]},
+                         item.get("selector"))
     return _object(SECURITY, "AuthorizationPolicy", dict(item, name=item["name"] + REQUIRE_JWT_SUFFIX), spec)
 
 

@@ -28,6 +28,11 @@ description:
     anyway; O(strict_gate=false) skips the check.
   - Outbound traffic control (C(outboundTrafficPolicy.mode=REGISTRY_ONLY)) is part of the mesh config, set at install
     time (the C(istio) role's C(istio_mesh_config)); this module only writes the ServiceEntry allow-list.
+  - The objects are the collection's (server-side apply, field manager C(meshops), conflicts forced) - every field it
+    declares that was changed by hand (C(kubectl edit) or C(patch)) is put back by the next run and reported
+    C(changed); fields it does not declare are left to whoever set them. Every AuthorizationPolicy is written with its
+    C(action), C(ALLOW) too (Istio's default), so an C(ALLOW) flipped to C(DENY) (which would deny only what the
+    rules match and allow the rest) is restored as well.
 options:
   state:
     description: Whether the objects should exist. With C(absent) only the names and namespaces are used.

@@ -202,12 +202,12 @@ def test_objects_built():
     assert deny["spec"] == {"selector": {"matchLabels": {"app": "catalog"}}, "action": "DENY", "rules": [
         {"from": [{"source": {"notNamespaces": ["shop"]}}],
          "when": [{"key": "source.ip", "notValues": ["10.0.0.1"]}]}]}
-    assert deny_all["spec"] == {} and deny_all["apiVersion"] == "security.istio.io/v1"
+    assert deny_all["spec"] == {"action": "ALLOW"} and deny_all["apiVersion"] == "security.istio.io/v1"
     assert ra["spec"]["jwtRules"] == [{"issuer": "https://issuer.example.com",
                                        "jwksUri": "https://issuer.example.com/jwks", "audiences": ["shop"],
                                        "forwardOriginalToken": True}]
     assert require["metadata"] == {"name": "api-jwt-require-jwt", "namespace": "shop"}
-    assert require["spec"] == {"selector": {"matchLabels": {"app": "api"}}, "rules": [
+    assert require["spec"] == {"selector": {"matchLabels": {"app": "api"}}, "action": "ALLOW", "rules": [
         {"from": [{"source": {"requestPrincipals": ["https://issuer.example.com/*"]}}]}]}
     assert se["apiVersion"] == "networking.istio.io/v1"
     assert se["spec"] == {"hosts": ["api.payments.example.com"], "location": "MESH_EXTERNAL", "resolution": "DNS",
@@ -218,7 +218,7 @@ def test_allow_rule_with_methods_and_principals():
     obj = policy.build(params(authorization_policies=[allow()]))[0]
     assert obj["spec"]["rules"] == [{"from": [{"source": {"principals": ["cluster.local/ns/shop/sa/web"]}}],
                                      "to": [{"operation": {"methods": ["GET"], "paths": ["/api/*"]}}]}]
-    assert "action" not in obj["spec"]
+    assert obj["spec"]["action"] == "ALLOW", "written although it is Istio's default, so a flip can be put back"
 
 
 # -- apply flow -----------------------------------------------------------------------------
@@ -267,6 +267,30 @@ def test_apply_creates_every_object_after_dry_runs_then_rerun_writes_nothing():
     assert client.writes() == [], "a rerun that changes nothing sends no dry run either"
     assert [m for m, kw in client.calls] == ["discovery"] * 3 + ["get"] * 3  # one read per kind and namespace
     assert len(again["resources"]) == 5
+
+
+def test_an_action_flipped_by_hand_is_put_back_and_a_rerun_without_drift_sends_nothing():
+    """kubectl edit (another field manager) makes an ALLOW policy DENY, AUDIT or CUSTOM: the rerun takes the field
+    back (its apply forces the conflict) and reports the policy updated; the run after sends no request at all."""
+    dummy, client = run(params(**ALL), [ns_obj("shop")])
+    flips = {"readers": "DENY", "deny-all": "AUDIT", "api-jwt-require-jwt": "DENY"}
+    for name, action in flips.items():
+        client.edit(("security.istio.io/v1", "AuthorizationPolicy", "shop", name), {("spec", "action"): action})
+    client.calls.clear()
+    result, client = run(params(**ALL), client=client, diff=True)
+    assert result["changed"] is True
+    assert sorted((o["name"], o["action"]) for o in result["objects"]) == sorted(
+        (name, "updated") for name in flips)
+    assert sorted(d["before"]["spec"]["action"] for d in result["diff"]) == ["AUDIT", "DENY", "DENY"]
+    assert all(d["after"]["spec"]["action"] == "ALLOW" for d in result["diff"])
+    forced = [kw for m, kw in client.calls if m == "server_side_apply"]
+    assert forced and all(kw.get("force_conflicts") for kw in forced)
+    for name in flips:
+        stored = client.store[("security.istio.io/v1", "AuthorizationPolicy", "shop", name)]
+        assert stored["spec"]["action"] == "ALLOW", name
+    client.calls.clear()
+    again, client = run(params(**ALL), client=client)
+    assert again["changed"] is False and client.writes() == []
 
 
 def test_update_reports_updated_with_diff():
