@@ -16,9 +16,9 @@ atomic, is the schema's; without the schema it is read from the owned set itself
 leaf is atomic only when no other manager owns anything below it, and then its live value must equal the
 desired one exactly (defaults inside it make the two differ, and the object is dry-run).
 
-Whenever the answer is not certain (a null or an empty list desired, a list owned by index, a list-map key the
-desired element leaves to the server's defaults, another apiVersion's field set, an object being deleted) the
-answer is "may change": the caller then asks the server (a dry run). :func:`why_not` says why, for tests.
+Whenever the answer is not certain (a null desired, an empty list desired that is not live and owned as such, a
+list owned by index, a list-map key the desired element leaves to the server's defaults, another apiVersion's
+field set, an object being deleted) the answer is "may change": the caller then asks the server (a dry run). :func:`why_not` says why, for tests.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -149,6 +149,8 @@ class _Walk:
             return self.mapping(want, live, node, path) if kids else self.atomic(want, live, path)
         if kind == "list":
             if not want:
+                if isinstance(live, list) and not live and not kids and not self.owned_by_others_below(path):
+                    return None  # owned, and kept empty by the server: the same empty list keeps it so
                 return "{0}: an empty list (whether the server keeps it is the schema's)".format(_path(path))
             if not isinstance(live, list):
                 return "{0}: not a list in the live object".format(_path(path))

@@ -249,8 +249,16 @@ def peer_authentication(namespace, mode=None, name=PEER_AUTHENTICATION, selector
 
 
 def deny_all(namespace, name=DENY_ALL):
-    """The AuthorizationPolicy that allows nothing (ALLOW without rules): denies every request no other policy
-    allows. The action is written although ALLOW is Istio's default, so the field is ours and a hand-made DENY
-    (which would deny nothing) is put back by the next run."""
+    """The AuthorizationPolicy that allows nothing (ALLOW, no rules): denies every request no other policy allows.
+    Action and rules are written although they are Istio's defaults (mesh_policy writes a policy without rules
+    the same way, so the two never take fields from each other), so an action flipped by hand (an AUDIT, which
+    opens the namespace) is put back by the next run."""
     return {"apiVersion": SECURITY, "kind": "AuthorizationPolicy", "metadata": object_meta(name, namespace),
-            "spec": {"action": "ALLOW"}}
+            "spec": {"action": "ALLOW", "rules": []}}
+
+
+def customized_deny_all(live):
+    """What makes a live deny-all more than one (rules, a selector, a provider: someone's own policy under the
+    name, left as it is), as ``spec.<field>`` names; [] for a deny-all (its action aside, which is put back)."""
+    spec = (live or {}).get("spec") or {}
+    return ["spec." + k for k in sorted(spec) if k not in ("action", "rules") or (k == "rules" and spec[k])]

@@ -116,13 +116,14 @@ class Onboarding:
         fresh = set(ns.name for ns in self.scope if ns.new)
         new = set(self.kube.key(o) for o in wanted if meta(o)["namespace"] in fresh)
         by_ns = dict((ns.name, ns) for ns in self.scope)
-        # The policies are the collection's: a field it declares that was changed by hand is taken back (force).
+        # The policies are the collection's: a field it declares that was changed by hand is taken back (force);
+        # a deny-all with rules or a selector of someone else's is not the collection's and is left as it is.
         for change in self.kube.plan(wanted, assume_absent=new, force_conflicts=True) if wanted else []:
-            before = change.before
-            extra = sorted(set((before or {}).get("spec") or {}) - set(change.obj["spec"]))
-            if change.obj["kind"] == "AuthorizationPolicy" and extra:
-                self.warn("{0} also holds spec.{1}, which a deny-all has not, so it may not deny all traffic; left "
-                          "as it is".format(ref(before), ", spec.".join(extra)))
+            extra = mesh.customized_deny_all(change.before) if change.obj["kind"] == "AuthorizationPolicy" else []
+            if extra:
+                self.warn("{0} also holds {1}, which a deny-all has not, so it may not deny all traffic; it was "
+                          "left as it is".format(ref(change.before), ", ".join(extra)))
+                change = Change(change.before, "unchanged", change.before, change.before)
             by_ns[meta(change.obj)["namespace"]].policies.append(change)
 
     def check_strict(self, predicted):

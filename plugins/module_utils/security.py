@@ -223,15 +223,15 @@ def rule_object(rule):
 
 
 def authorization_policy(item):
-    """The AuthorizationPolicy of one validated item. Its action is always written, ALLOW too (Istio's default):
-    the field is then the collection's, so an action flipped by hand (an ALLOW made DENY, which denies only what
-    the rules match and so allows the rest) is put back by the next run."""
+    """The AuthorizationPolicy of one validated item. Its action is always written, ALLOW too (Istio's default),
+    and its rules, ``[]`` too (an ALLOW without rules, which denies all): both fields are then the collection's,
+    so an action flipped by hand (an ALLOW made DENY denies only what the rules match and allows the rest) is put
+    back by the next run, and with it no rule someone added (a DENY of ``[{}]`` made ALLOW again would allow all)."""
     spec = with_selector({}, item.get("selector"))
     spec["action"] = item.get("action") or "ALLOW"
     if item.get("provider"):
         spec["provider"] = {"name": item["provider"]}
-    if item.get("rules"):
-        spec["rules"] = [rule_object(r) for r in item["rules"]]
+    spec["rules"] = [rule_object(r) for r in item.get("rules") or []]
     return _object(SECURITY, "AuthorizationPolicy", item, spec)
 
 

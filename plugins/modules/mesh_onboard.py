@@ -71,10 +71,10 @@ options:
     choices: [PERMISSIVE, STRICT]
   default_deny:
     description:
-      - Write the AuthorizationPolicy C(deny-all) in each namespace - C(action) C(ALLOW) and no rules - which denies
-        every request that no other AuthorizationPolicy allows. Its action is written (and taken back when changed by
-        hand - a C(DENY) without rules would deny nothing); rules or a selector someone added are left as they are,
-        with a warning.
+      - Write the AuthorizationPolicy C(deny-all) in each namespace - C(action) C(ALLOW) and C(rules) C([]) - which
+        denies every request that no other AuthorizationPolicy allows. Its action is written, and taken back when
+        changed by hand (an C(AUDIT) policy allows everything); a C(deny-all) holding rules, a selector or a provider
+        is someone's own policy under that name and is left as it is, with a warning.
       - C(false) leaves an existing C(deny-all) in place.
     type: bool
     default: false

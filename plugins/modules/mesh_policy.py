@@ -31,8 +31,9 @@ description:
   - The objects are the collection's (server-side apply, field manager C(meshops), conflicts forced) - every field it
     declares that was changed by hand (C(kubectl edit) or C(patch)) is put back by the next run and reported
     C(changed); fields it does not declare are left to whoever set them. Every AuthorizationPolicy is written with its
-    C(action), C(ALLOW) too (Istio's default), so an C(ALLOW) flipped to C(DENY) (which would deny only what the
-    rules match and allow the rest) is restored as well.
+    C(action), C(ALLOW) too (Istio's default), and its C(rules), C([]) when it has none, so an C(ALLOW) flipped to
+    C(DENY) (which would deny only what the rules match and allow the rest) is restored as well, and so is a
+    deny-all made a C(DENY) of every request (its rule C({}) goes, else C(ALLOW) beside it would allow all).
 options:
   state:
     description: Whether the objects should exist. With C(absent) only the names and namespaces are used.

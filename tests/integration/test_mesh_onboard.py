@@ -106,6 +106,27 @@ def test_three_deployments_are_onboarded_and_a_rerun_restarts_nothing(lab, ansib
     assert sorted(pods(lab, ns)) == sorted(after)
 
 
+def test_a_deny_all_flipped_to_audit_by_hand_is_restored(lab, ansible, namespace):
+    """deny-all is ALLOW without rules; flipped to AUDIT by kubectl it allows every request (istiod refuses a DENY
+    without rules). The rerun puts the action back (reported updated), the run after writes nothing."""
+    ns = namespace("onbdrift")
+    args = {"namespaces": [ns], "default_deny": True, "wait_timeout": 60}
+    first = ansible.module(MODULE, args)
+    assert not first.get("failed"), first.get("msg")
+    policy = "authorizationpolicies.security.istio.io"
+    assert lab.kubectl_json("get", policy, "deny-all", "-n", ns)["spec"] == {"action": "ALLOW", "rules": []}
+    lab.kubectl("patch", policy, "deny-all", "-n", ns, "--type=merge", "-p", '{"spec":{"action":"AUDIT"}}')
+
+    rerun = ansible.module(MODULE, args)
+    assert not rerun.get("failed"), rerun.get("msg")
+    assert rerun["changed"] is True and rerun["namespaces"][ns]["authorization_policy"] == "updated"
+    assert lab.kubectl_json("get", policy, "deny-all", "-n", ns)["spec"] == {"action": "ALLOW", "rules": []}
+    state = snapshot(lab, ns)
+    again = ansible.module(MODULE, args)
+    assert again["changed"] is False and set(again["api_calls"]) <= {"discovery", "list", "get"}
+    assert snapshot(lab, ns) == state
+
+
 def test_strict_is_refused_for_an_opted_out_deployment_and_applied_with_force(lab, ansible, namespace):
     ns = namespace("onbs")
     deploy(lab, ns, "web", "legacy", opted_out=("legacy",))

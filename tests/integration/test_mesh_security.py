@@ -115,6 +115,47 @@ def test_every_kind_is_accepted_by_istiod_and_a_rerun_changes_nothing(lab, ansib
     assert ansible.module(MODULE, dict(args, state="absent"))["changed"] is False
 
 
+def test_a_policy_changed_by_hand_is_restored_by_the_rerun(lab, ansible, namespace):
+    """kubectl flips an ALLOW policy to DENY (it then denies only what its rules match and allows the rest), makes
+    the deny-all a DENY of every request (rules [{}]; istiod refuses a DENY without rules) and a STRICT
+    PeerAuthentication PERMISSIVE: the rerun puts all three back (the fields are the collection's: ALLOW and
+    rules [] are written although they are Istio's defaults - ALLOW beside the [{}] left behind would allow all -
+    and the apply forces the conflict kubectl's ownership makes) and says so; the run after sends no request that
+    writes or dry-runs."""
+    ns = namespace("msecdrift")
+    args = security(ns)
+    args = {"peer_authentications": args["peer_authentications"][:1],
+            "authorization_policies": args["authorization_policies"]}
+    first = ansible.module(MODULE, args)
+    assert not first.get("failed"), first.get("msg")
+    for name in ("deny-all", "catalog-readers"):
+        assert lab.kubectl_json("get", KINDS[1], name, "-n", ns)["spec"]["action"] == "ALLOW"
+    lab.kubectl("patch", KINDS[1], "catalog-readers", "-n", ns, "--type=merge", "-p", '{"spec":{"action":"DENY"}}')
+    lab.kubectl("patch", KINDS[1], "deny-all", "-n", ns, "--type=merge", "-p",
+                '{"spec":{"action":"DENY","rules":[{}]}}')
+    lab.kubectl("patch", KINDS[0], "default", "-n", ns, "--type=merge", "-p", '{"spec":{"mtls":{"mode":"PERMISSIVE"}}}')
+    drifted = objects(lab, ns)
+
+    rerun = ansible.module(MODULE, args)
+    assert not rerun.get("failed"), rerun.get("msg")
+    assert rerun["changed"] is True
+    assert sorted((o["kind"], o["name"], o["action"]) for o in rerun["objects"]) == [
+        ("AuthorizationPolicy", "catalog-readers", "updated"), ("AuthorizationPolicy", "deny-all", "updated"),
+        ("PeerAuthentication", "default", "updated")]
+    assert lab.kubectl_json("get", KINDS[1], "deny-all", "-n", ns)["spec"] == {"action": "ALLOW", "rules": []}
+    assert lab.kubectl_json("get", KINDS[1], "catalog-readers", "-n", ns)["spec"]["action"] == "ALLOW"
+    assert lab.kubectl_json("get", KINDS[1], "no-admin", "-n", ns)["spec"]["action"] == "DENY"
+    assert lab.kubectl_json("get", KINDS[0], "default", "-n", ns)["spec"]["mtls"]["mode"] == "STRICT"
+    restored = objects(lab, ns)
+    assert restored["AuthorizationPolicy/no-admin"] == drifted["AuthorizationPolicy/no-admin"], "untouched"
+
+    again = ansible.module(MODULE, args)
+    assert not again.get("failed"), again.get("msg")
+    assert again["changed"] is False and again["objects"] == []
+    assert set(again["api_calls"]) <= {"discovery", "list", "get"}, again["api_calls"]
+    assert objects(lab, ns) == restored
+
+
 def _invalid(ns, case):
     args = security(ns)
     if case == "principal":

@@ -234,7 +234,14 @@ def test_empty_maps_nulls_and_empty_lists():
     nulls = policy(provider=None)
     assert "null" in verdict(nulls, applied(nulls)[1])
     empty = policy(rules=[])
-    assert "empty list" in verdict(empty, applied(empty)[1])
+    client, current = applied(empty)
+    assert current["spec"]["rules"] == [] and verdict(empty, current) is None  # kept empty, and owned
+    assert "empty list" in verdict(empty, applied(policy())[1])  # live rules: an apply would empty them
+    dropped = copy.deepcopy(current)
+    del dropped["spec"]["rules"]  # a schema that does not keep empty lists
+    assert "not in the live object" in verdict(empty, dropped)
+    client.edit(key(empty), {("spec", "rules"): [{"from": [{"source": {"namespaces": ["ops"]}}]}]})
+    assert verdict(empty, live(client, empty)) is not None  # another manager's rules
 
 
 def omitempty(obj):

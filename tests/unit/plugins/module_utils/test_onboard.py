@@ -508,36 +508,41 @@ def test_default_deny_is_an_authorization_policy_that_allows_nothing():
     client = FakeCluster(shop(**{"istio-injection": "enabled"}))
     run(client, default_deny=True)
     policy = client.store[("security.istio.io/v1", "AuthorizationPolicy", "shop", "deny-all")]
-    assert policy["spec"] == {"action": "ALLOW"}
+    assert policy["spec"] == {"action": "ALLOW", "rules": []}
     client.calls.clear()
     result = run(client, default_deny=True)
     assert result["changed"] is False and client.writes() == []
     assert result["namespaces"]["shop"]["authorization_policy"] == "unchanged"
 
 
-def test_a_deny_all_flipped_to_deny_by_hand_is_put_back():
-    """A DENY without rules denies nothing, so the flip opens the namespace: the rerun takes the action back."""
+def test_a_deny_all_flipped_to_audit_by_hand_is_put_back():
+    """An AUDIT policy allows and denies nothing, so the flip opens the namespace: the rerun takes the action back."""
     client = FakeCluster(shop(**{"istio-injection": "enabled"}))
     run(client, default_deny=True)
     key = ("security.istio.io/v1", "AuthorizationPolicy", "shop", "deny-all")
-    client.edit(key, {("spec", "action"): "DENY"})
+    client.edit(key, {("spec", "action"): "AUDIT"})
     result = run(client, default_deny=True)
     assert result["changed"] is True and result["namespaces"]["shop"]["authorization_policy"] == "updated"
-    assert client.store[key]["spec"] == {"action": "ALLOW"}
+    assert client.store[key]["spec"] == {"action": "ALLOW", "rules": []}
     client.calls.clear()
     assert run(client, default_deny=True)["changed"] is False and client.writes() == []
 
 
-def test_a_deny_all_with_rules_of_its_own_is_named_in_a_warning():
+def test_a_deny_all_with_rules_of_someone_else_is_left_as_it_is_with_a_warning():
+    """Someone made deny-all a DENY of every request ([{}]): putting ALLOW back beside those rules would allow
+    all, so a deny-all holding rules (or a selector) is not the collection's any more and is left alone."""
     client = FakeCluster(shop(**{"istio-injection": "enabled"}))
     run(client, default_deny=True)
     key = ("security.istio.io/v1", "AuthorizationPolicy", "shop", "deny-all")
-    client.edit(key, {("spec", "rules"): [{"from": [{"source": {"namespaces": ["ops"]}}]}]})
+    client.edit(key, {("spec", "action"): "DENY", ("spec", "rules"): [{}]})
     module = FakeModule()
     module.params = params(default_deny=True)
-    onboard.run(module, Kube(module, client=client, sleep=Clock().sleep, clock=Clock()))
-    assert any("AuthorizationPolicy shop/deny-all also holds spec.rules" in w for w in module.warnings)
-    assert client.store[key]["spec"]["rules"], "another manager's rules are left as they are"
+    client.calls.clear()
+    result = onboard.run(module, Kube(module, client=client, sleep=Clock().sleep, clock=Clock()))
+    assert any("AuthorizationPolicy shop/deny-all also holds spec.rules" in w and "left as it is" in w
+               for w in module.warnings)
+    assert client.store[key]["spec"] == {"action": "DENY", "rules": [{}]}
+    assert result["changed"] is False and [kw for m, kw in client.writes() if kw.get("dry_run") != "All"] == []
 
 
 def test_mtls_mode_change_updates_only_the_peer_authentication():

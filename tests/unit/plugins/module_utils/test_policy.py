@@ -202,7 +202,7 @@ def test_objects_built():
     assert deny["spec"] == {"selector": {"matchLabels": {"app": "catalog"}}, "action": "DENY", "rules": [
         {"from": [{"source": {"notNamespaces": ["shop"]}}],
          "when": [{"key": "source.ip", "notValues": ["10.0.0.1"]}]}]}
-    assert deny_all["spec"] == {"action": "ALLOW"} and deny_all["apiVersion"] == "security.istio.io/v1"
+    assert deny_all["spec"] == {"action": "ALLOW", "rules": []} and deny_all["apiVersion"] == "security.istio.io/v1"
     assert ra["spec"]["jwtRules"] == [{"issuer": "https://issuer.example.com",
                                        "jwksUri": "https://issuer.example.com/jwks", "audiences": ["shop"],
                                        "forwardOriginalToken": True}]
@@ -276,6 +276,8 @@ def test_an_action_flipped_by_hand_is_put_back_and_a_rerun_without_drift_sends_n
     flips = {"readers": "DENY", "deny-all": "AUDIT", "api-jwt-require-jwt": "DENY"}
     for name, action in flips.items():
         client.edit(("security.istio.io/v1", "AuthorizationPolicy", "shop", name), {("spec", "action"): action})
+    # deny-all made a DENY of every request: ALLOW put back beside that rule would allow all, so the rule goes too
+    client.edit(("security.istio.io/v1", "AuthorizationPolicy", "shop", "deny-all"), {("spec", "rules"): [{}]})
     client.calls.clear()
     result, client = run(params(**ALL), client=client, diff=True)
     assert result["changed"] is True
@@ -288,6 +290,8 @@ def test_an_action_flipped_by_hand_is_put_back_and_a_rerun_without_drift_sends_n
     for name in flips:
         stored = client.store[("security.istio.io/v1", "AuthorizationPolicy", "shop", name)]
         assert stored["spec"]["action"] == "ALLOW", name
+    assert client.store[("security.istio.io/v1", "AuthorizationPolicy", "shop", "deny-all")]["spec"] == {
+        "action": "ALLOW", "rules": []}
     client.calls.clear()
     again, client = run(params(**ALL), client=client)
     assert again["changed"] is False and client.writes() == []
