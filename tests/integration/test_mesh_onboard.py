@@ -150,7 +150,7 @@ def test_strict_is_refused_for_an_opted_out_deployment_and_applied_with_force(la
     peer = lab.kubectl_json("get", "peerauthentications.security.istio.io", "default", "-n", ns)
     assert peer["spec"] == {"mtls": {"mode": "STRICT"}}
     deny = lab.kubectl_json("get", "authorizationpolicies.security.istio.io", "deny-all", "-n", ns)
-    assert not deny.get("spec")
+    assert deny["spec"] == {"action": "ALLOW", "rules": []}, "deny-all: ALLOW with no rule (written explicitly)"
     for name, (containers, dummy, ready) in pods(lab, ns).items():
         assert ready and ("istio-proxy" in containers) == (app_of(name) == "web"), name
 
