@@ -4,7 +4,12 @@
 """Local rate limits: the structured ``rate_limits`` option (``{name, namespace, selector, max_tokens,
 tokens_per_fill, fill_interval, status_code, context}``) validated and turned into the EnvoyFilter that
 inserts Envoy's ``local_ratelimit`` HTTP filter (the shape of Istio's local rate limit task), so nobody
-writes an EnvoyFilter by hand."""
+writes an EnvoyFilter by hand.
+
+The filter goes first in the HTTP connection manager's chain (``INSERT_FIRST``): where Istio's task puts it (its
+``INSERT_BEFORE`` names no filter to insert before, which Istio treats as first), said with the absolute operation,
+so ``istioctl analyze`` has no relative operation without a priority to warn about (IST0151) and the place does not
+depend on the order in which EnvoyFilters are applied."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -54,7 +59,7 @@ def envoy_filter(item):
         "applyTo": "HTTP_FILTER",
         "match": {"context": item.get("context") or RATE_LIMIT_CONTEXTS[0],
                   "listener": {"filterChain": {"filter": {"name": HCM}}}},
-        "patch": {"operation": "INSERT_BEFORE", "value": {
+        "patch": {"operation": "INSERT_FIRST", "value": {
             "name": "envoy.filters.http.local_ratelimit",
             "typed_config": {"@type": "type.googleapis.com/udpa.type.v1.TypedStruct",
                              "type_url": LOCAL_RATELIMIT, "value": value}}},

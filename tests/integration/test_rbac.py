@@ -21,6 +21,7 @@ import yaml
 
 from harness import APP_DEPLOY_PLAY, ROOT, Ansible, Lab
 from labs import lab_factory, spare_lab  # noqa: F401 pylint: disable=unused-import
+from test_canary_shift import objects, release, shop, weights  # noqa: F401 pylint: disable=unused-import
 
 RBAC = os.path.join(ROOT, "rbac")
 SA = "meshops"
@@ -470,3 +471,41 @@ def test_shipped_rbac_runs_mtls_verify_read_only(lab, identity, namespace):
     result = identity.ansible.module("meshops.istio.mtls_verify", args)
     assert result.get("failed") is True
     assert "may not list peerauthentications.security.istio.io" in result["msg"], result["msg"]
+
+
+def test_shipped_rbac_runs_canary_shift(lab, identity, shop, namespace):
+    """canary_shift with only canary-shift bound in the namespace (step 5's objects written by the admin, as
+    mesh_traffic would): check mode (server-side dry runs, patch) writes nothing, a rollout with pauses of a second
+    adds the v2 subset, shifts and promotes (get/patch of the VirtualService and DestinationRule, get of the Service,
+    a list of its pods), the rerun writes nothing; no create or delete of a route, no Secret, no pod write, and
+    another namespace is refused naming the rule to add."""
+    ns = shop
+    identity.grant("meshops-istio:canary-shift", ns)
+    sa = identity.as_sa
+    assert "forbidden" in sa.kubectl("get", "secrets", "-n", ns, check=False).stderr.lower()
+    assert "forbidden" in sa.kubectl("delete", "virtualservices.networking.istio.io", "users", "-n", ns,
+                                     check=False).stderr.lower()
+    assert "forbidden" in sa.kubectl("delete", "pods", "users-v1", "-n", ns, check=False).stderr.lower()
+    assert "forbidden" in sa.kubectl("get", "pods", "users-v1", "-n", ns, check=False).stderr.lower()  # list only
+    args = release(ns, steps=[{"weight": 50, "pause": "1s", "analysis": False}, {"weight": 100, "analysis": False}])
+    before = objects(lab, ns)
+    check = identity.ansible.module("meshops.istio.canary_shift", args, check=True)
+    assert not check.get("failed"), check.get("msg")
+    assert check["changed"] and check["api_calls"].get("apply_dry_run"), check["api_calls"]
+    assert objects(lab, ns) == before
+
+    out = identity.ansible.module("meshops.istio.canary_shift", args)
+    assert not out.get("failed"), out.get("msg")
+    assert out["changed"] and out["phase"] == "promoted", out.get("message")
+    assert set(out["api_calls"]) <= {"discovery", "get", "list", "apply", "apply_dry_run"}, out["api_calls"]
+    live = objects(lab, ns)
+    assert weights(live["VirtualService"]) == {"v1": 0, "v2": 100}
+    assert [s["name"] for s in live["DestinationRule"]["spec"]["subsets"]] == ["v1", "v2"]
+    again = identity.ansible.module("meshops.istio.canary_shift", args)
+    assert not again.get("failed") and not again["changed"], again.get("msg")
+
+    other = namespace("rbaccn")
+    refused = identity.ansible.module("meshops.istio.canary_shift", dict(args, namespace=other))
+    assert refused.get("failed") and not refused["changed"]
+    assert "may not get virtualservices.networking.istio.io in namespace \"{0}\"".format(other) in refused["msg"], \
+        refused["msg"]

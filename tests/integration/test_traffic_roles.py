@@ -178,3 +178,64 @@ def test_mesh_gateway_role_says_its_secret_was_written_when_the_gateway_is_refus
         elsewhere)), msg
     assert lab.kubectl_json("get", "secrets", "-n", elsewhere, "-l", "meshops.istio/owner=" + runs)["items"]
     assert lab.kubectl_json("get", "gateways.networking.istio.io", "-n", runs)["items"] == []
+
+
+def analyzed(ansible, ns, suppress):
+    """mtls_verify's istioctl analyze of ``ns``: ({code: [origin]} of the findings, {code: [origin]} suppressed)."""
+    result = ansible.module("meshops.istio.mtls_verify", {"namespaces": [ns], "analyze_suppress": suppress,
+                                                          "fail_on": "never"})
+    assert not result.get("failed"), result.get("msg")
+    assert result["analyze"]["ran"] is True, result["analyze"]
+    found, gone = {}, {}
+    for finding in result["findings"]:
+        if finding["check"] == "analyze":
+            found.setdefault(finding["code"], []).append(" ".join(finding["objects"]))
+    for line in result["analyze"]["suppressed"]:
+        code, origin = line.split(" ", 1)
+        gone.setdefault(code, []).append(origin)
+    return found, gone
+
+
+def test_steps_5_and_6_as_the_lab_inventory_has_them_leave_istioctl_analyze_only_the_envoy_filter_notice(
+        lab, ansible, namespace, tmp_path):
+    """Step 5 (the mesh_traffic role's defaults: subset v1 routes, the local rate limit) and step 6 (the mesh_gateway
+    role with the lab inventory's routes) in one namespace: istioctl analyze (through mtls_verify, with the lab
+    inventory's analyze_suppress) finds no IST0151 (the rate limit's filter is inserted with INSERT_FIRST) and no
+    IST0140 (the gateway routes the API to subset v1 too); IST0133, the one accepted, is suppressed. The control: an
+    EnvoyFilter with the old relative INSERT_BEFORE and the gateway route without its subset raise both."""
+    ns = namespace("ran")
+    label = gateway_workload(lab, ns)
+    with open(os.path.join(ROOT, "inventories", "lab", "group_vars", "all.yml")) as handle:
+        inventory = yaml.safe_load(handle)
+    with open(os.path.join(ROOT, "roles", "mesh_traffic", "defaults", "main.yml")) as handle:
+        defaults = yaml.safe_load(handle)
+    step5 = dict((k, rename_namespace(v, ns)) for k, v in defaults.items() if isinstance(v, list))
+    step5["mesh_traffic_owner"] = ns
+    rc, dummy, out = ansible.playbook(play(tmp_path, "mesh_traffic"), extra_vars=step5)
+    assert rc == 0, ansible.failure(out)
+    step6 = {"mesh_gateway_owner": ns + "-gw", "mesh_gateway_namespace": ns, "mesh_gateway_workload_namespace": ns,
+             "mesh_gateway_selector": label, "mesh_gateway_pki_dir": str(tmp_path / "pki"),
+             "mesh_gateway_http": inventory["mesh_gateway_http"]}
+    rc, dummy, out = ansible.playbook(play(tmp_path, "mesh_gateway"), extra_vars=step6)
+    assert rc == 0, ansible.failure(out)
+    suppress = [s.replace(" microservices/", " {0}/".format(ns)) for s in inventory["mesh_verify_analyze_suppress"]]
+    assert [s.split("=")[0] for s in suppress] == ["IST0133"]
+
+    found, gone = analyzed(ansible, ns, suppress)
+    assert "IST0151" not in found and "IST0140" not in found, found
+    assert gone == {"IST0133": ["EnvoyFilter {0}/api-gateway-rate-limit".format(ns)]}, gone
+
+    # the control: what step 5 and 6 wrote before, beside them
+    ef = lab.kubectl_json("get", "envoyfilters.networking.istio.io", "api-gateway-rate-limit", "-n", ns)
+    ef["spec"]["configPatches"][0]["patch"]["operation"] = "INSERT_BEFORE"
+    lab.apply(json.dumps({"apiVersion": ef["apiVersion"], "kind": "EnvoyFilter",
+                          "metadata": {"name": "relative", "namespace": ns}, "spec": ef["spec"]}))
+    vs = lab.kubectl_json("get", "virtualservices.networking.istio.io", "shop-gateway", "-n", ns)
+    del vs["spec"]["http"][0]["route"][0]["destination"]["subset"]
+    lab.apply(json.dumps({"apiVersion": vs["apiVersion"], "kind": "VirtualService",
+                          "metadata": {"name": "no-subset", "namespace": ns}, "spec": vs["spec"]}))
+    found, gone = analyzed(ansible, ns, [])
+    assert "EnvoyFilter {0}/relative".format(ns) in " ".join(found.get("IST0151", [])), found
+    assert "EnvoyFilter {0}/api-gateway-rate-limit".format(ns) not in " ".join(found.get("IST0151", [])), found
+    assert any("VirtualService {0}/no-subset".format(ns) in o for o in found.get("IST0140", [])), found
+    assert not any("shop-gateway" in o for o in found.get("IST0140", [])), found

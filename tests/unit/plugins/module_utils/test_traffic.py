@@ -216,6 +216,11 @@ def test_objects_are_labelled_and_the_rate_limit_is_an_envoy_filter():
     assert ef["spec"]["workloadSelector"] == {"labels": {"app": "api"}}
     patch = ef["spec"]["configPatches"][0]
     assert patch["match"]["context"] == "SIDECAR_INBOUND"
+    # first in the chain, by the absolute operation: no relative one without a priority (istioctl analyze IST0151)
+    assert patch["applyTo"] == "HTTP_FILTER" and patch["patch"]["operation"] == "INSERT_FIRST"
+    hcm = "envoy.filters.network.http_connection_manager"
+    assert patch["match"]["listener"] == {"filterChain": {"filter": {"name": hcm}}}
+    assert "priority" not in ef["spec"]
     value = patch["patch"]["value"]["typed_config"]["value"]
     assert value["token_bucket"] == {"max_tokens": 100, "tokens_per_fill": 10, "fill_interval": "60s"}
     assert value["filter_enforced"]["default_value"]["numerator"] == 100
