@@ -35,3 +35,5 @@ if ! grep -q '^Mesh report: ' <<<"$summary"; then
   echo "make demo: the summary names no mesh report (step 8 wrote none)" >&2
   exit 1
 fi
+# The last lines: where each cluster's report is.
+grep '^Mesh report: ' <<<"$summary"
