@@ -465,8 +465,8 @@ def jobs(walked, credentials, clusters, tmp_path_factory):
         for i, template in enumerate(SIDE_BY_SIDE):
             out[template["name"]] = pool.submit(run_job, template, str(base / str(i)), path, survey_defaults(template),
                                                 clusters)
-    print("{0} jobs on cluster-a and the workflow on cluster-b: {1:.0f}s".format(len(SIDE_BY_SIDE),
-                                                                                   time.monotonic() - t0))
+    seconds = time.monotonic() - t0
+    print("{0} jobs on cluster-a and the workflow on cluster-b: {1:.0f}s".format(len(SIDE_BY_SIDE), seconds))
     return out
 
 
