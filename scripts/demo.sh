@@ -26,12 +26,14 @@ if grep -E '^[^ ]+ +: ok=' "$log" | grep -vq 'changed=0 '; then
   exit 1
 fi
 echo "==> make demo: done; the second run changed nothing (first run ${first}s, second run ${second}s)"
-# Each cluster's summary (the last play of site.yml), once more at the very end.
+# Each cluster's summary (the last play of site.yml), once more at the very end: it names the mesh report that
+# step 8 (role mesh_verify) wrote, with the line "Mesh report: <path>".
 echo "==> summary"
-sed -n '/TASK \[Summary of the cluster\]/,/^PLAY RECAP/p' "$log" | sed -n 's/^ *"\(.*\)",\{0,1\}$/\1/p'
-
-# Step 8 (role mesh_verify) prints where it wrote the mesh report.
-report="$(grep -o 'Mesh report: [^ "]*' "$log" | tail -1 | cut -d' ' -f3- || true)"
-if [[ -n "$report" ]]; then
-  echo "==> mesh report: $report"
+summary="$(sed -n '/TASK \[Summary of the cluster\]/,/^PLAY RECAP/p' "$log" | sed -n 's/^ *"\(.*\)",\{0,1\}$/\1/p')"
+printf '%s\n' "$summary"
+if ! grep -q '^Mesh report: ' <<<"$summary"; then
+  echo "make demo: the summary names no mesh report (step 8 wrote none)" >&2
+  exit 1
 fi
+# The last lines: where each cluster's report is.
+grep '^Mesh report: ' <<<"$summary"

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-NODE_KEYS = {"identifier", "template", "success", "failure", "always"}
+NODE_KEYS = {"identifier", "template", "extra_data", "success", "failure", "always"}
 LINKS = (("success", "success_nodes"), ("failure", "failure_nodes"), ("always", "always_nodes"))
 
 
@@ -25,8 +25,9 @@ def awx_workflows(workflows, templates):
 
 
 def awx_workflow_nodes(nodes, organization):
-    """awx.awx.workflow_job_template's ``workflow_nodes`` from ``{identifier, template, success, failure,
-    always}`` entries; every problem (unknown key, duplicate identifier, link to no node) is named at once."""
+    """awx.awx.workflow_job_template's ``workflow_nodes`` from ``{identifier, template, extra_data, success, failure,
+    always}`` entries (``extra_data``: answers to the template's survey, a mapping); every problem (unknown key,
+    duplicate identifier, link to no node, extra_data not a mapping) is named at once."""
     problems, ids = [], []
     for i, node in enumerate(nodes or []):
         where = "nodes[{0}]".format(i)
@@ -40,6 +41,9 @@ def awx_workflow_nodes(nodes, organization):
         for key in ("identifier", "template"):
             if not node.get(key):
                 problems.append("{0}.{1} is required".format(where, key))
+        if "extra_data" in node and not isinstance(node["extra_data"], dict):
+            problems.append("{0}.extra_data must be a mapping of survey answers, got {1!r}".format(
+                where, node["extra_data"]))
         if node.get("identifier") in ids:
             problems.append("{0}.identifier {1} is used twice".format(where, node.get("identifier")))
         ids.append(node.get("identifier"))
@@ -56,6 +60,8 @@ def awx_workflow_nodes(nodes, organization):
         entry = {"identifier": node["identifier"],
                  "unified_job_template": {"name": node["template"], "type": "job_template",
                                           "organization": {"name": organization}}}
+        if node.get("extra_data"):
+            entry["extra_data"] = dict(node["extra_data"])
         related = dict((name, [{"identifier": t} for t in node.get(key) or []]) for key, name in LINKS if node.get(key))
         if related:
             entry["related"] = related

@@ -53,7 +53,8 @@ class Rollout:
         self.vs = kube.get(NETWORKING, "VirtualService", cfg["virtual_service"], self.ns)
         if self.vs is None:
             raise InputError("VirtualService {0}/{1} does not exist; nothing was written".format(
-                self.ns, cfg["virtual_service"]))
+                self.ns, cfg["virtual_service"]), result={"missing": ref(
+                    kind="VirtualService", name=cfg["virtual_service"], namespace=self.ns)})
         self.state = rollout.read_state(self.vs)
         self.serial = (self.state or {}).get("serial")
         self.http = list((self.vs.get("spec") or {}).get("http") or [])
@@ -69,7 +70,8 @@ class Rollout:
             self.dr = self.kube.get(NETWORKING, "DestinationRule", self.dr_name(), self.ns)
             if self.dr is None:
                 raise InputError("DestinationRule {0}/{1} (the subsets of the rollout) does not exist; nothing was "
-                                 "written".format(self.ns, self.dr_name()))
+                                 "written".format(self.ns, self.dr_name()), result={"missing": ref(
+                                     kind="DestinationRule", name=self.dr_name(), namespace=self.ns)})
         return self.dr
 
     def subsets(self):

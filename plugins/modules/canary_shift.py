@@ -298,6 +298,12 @@ message: {description: What the task did., returned: always, type: str,
 virtual_service: {description: The VirtualService., returned: always, type: str,
                   sample: VirtualService shop/users}
 duration_s: {description: Seconds the task spent (pauses and analyses included)., returned: always, type: float}
+missing:
+  description: The object the rollout needs that does not exist (the VirtualService, or the DestinationRule of the
+    subsets), when that is why the task failed; nothing was written.
+  returned: on failure, when the VirtualService or the DestinationRule does not exist
+  type: str
+  sample: VirtualService shop/users
 objects:
   description: Objects written (in check mode, that would be), with C(action) C(updated).
   returned: always

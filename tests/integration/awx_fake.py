@@ -8,6 +8,8 @@ AWX's behaviour where the configuration depends on it:
 * credential inputs marked ``secret`` by their credential type are stored but shown as ``$encrypted$``;
 * a job template's playbook must exist in its project (the project is this repository: 400 otherwise);
 * a survey spec that breaks AWX's rules (awx_rules.py) is refused with 400;
+* a workflow node's extra_data may only answer its job template's survey questions (or any variable when the template
+  asks for variables on launch): 400 otherwise;
 * a job template or workflow node must name objects that exist.
 
 Every request is recorded (method, path, body), so a test can tell what was written. Not AWX: no RBAC, no
@@ -219,6 +221,16 @@ class Handler(BaseHTTPRequestHandler):
             playbook = fields.get("playbook") or ""
             if not os.path.isfile(os.path.join(store.project_root, playbook)):
                 return {"playbook": ["Playbook not found for project."]}
+        if collection == "workflow_job_template_nodes" and fields.get("extra_data"):
+            template = store.items["job_templates"].get(fields.get("unified_job_template")) or {}
+            spec = store.surveys.get(("job_templates", template.get("id"))) or {}
+            asked = set(q["variable"] for q in spec.get("spec") or []) if template.get("survey_enabled") else set()
+            extra = fields["extra_data"]
+            extra = json.loads(extra) if isinstance(extra, str) else extra
+            refused = sorted(set(extra) - asked)
+            if refused and not template.get("ask_variables_on_launch"):
+                return {"extra_data": ["Variables {0} provided, but this template cannot accept them (no survey "
+                                       "question asks for them).".format(", ".join(refused))]}
         if collection == "credentials":
             ctype = store.items["credential_types"][fields["credential_type"]]
             fields_of = set(f["id"] for f in ctype["inputs"].get("fields", []))

@@ -124,22 +124,54 @@ def test_every_enabled_job_template_with_its_survey_and_the_disabled_ones_left_o
             assert awx.store.surveys[("job_templates", template["id"])] == json.load(handle)
 
 
-def test_the_workflow_runs_the_rollback_when_the_app_fails_and_waits_for_missing_templates(configured):
+def workflow_nodes(awx, name):
+    workflow = awx.one("workflow_job_templates", name)
+    return workflow, dict((n["identifier"], n) for n in awx.store.items["workflow_job_template_nodes"].values()
+                          if n["workflow_job_template"] == workflow["id"])
+
+
+def test_the_workflow_runs_the_rollback_when_the_app_fails(configured):
     awx = configured[0]
-    # Exactly the workflows whose templates are all enabled (today: not the canary release's).
+    # Exactly the workflows whose templates are all enabled (today: all of them).
     enabled = set(t["name"] for t in templates()["meshops_awx_job_templates"] if t.get("enabled", True))
     wanted = sorted(w["name"] for w in templates()["meshops_awx_workflows"]
                     if all(n["template"] in enabled for n in w["nodes"]))
     assert sorted(w["name"] for w in awx.store.items["workflow_job_templates"].values()) == wanted
-    assert "meshops app with rollback" in wanted
-    workflow = awx.one("workflow_job_templates", "meshops app with rollback")
-    nodes = dict((n["identifier"], n) for n in awx.store.items["workflow_job_template_nodes"].values()
-                 if n["workflow_job_template"] == workflow["id"])
+    assert wanted == ["meshops app with rollback", "meshops canary release"]
+    workflow, nodes = workflow_nodes(awx, "meshops app with rollback")
     assert sorted(nodes) == ["app", "rollback"]
     assert nodes["app"]["unified_job_template"] == awx.one("job_templates", "meshops step: app")["id"]
     assert nodes["rollback"]["unified_job_template"] == awx.one("job_templates", "meshops rollback: app")["id"]
     assert awx.linked("workflow_job_template_nodes", nodes["app"], "failure_nodes") == [nodes["rollback"]["id"]]
     assert awx.linked("workflow_job_template_nodes", nodes["app"], "success_nodes") == []
+    assert not workflow["survey_enabled"]
+
+
+def test_the_canary_release_workflow_is_shift_then_verify_then_promote(configured):
+    """canary (held before promotion) -> verify -> promote on success; abort when the shift or the verification
+    fails; its survey's answers (service, version) go to every job."""
+    awx = configured[0]
+    workflow, nodes = workflow_nodes(awx, "meshops canary release")
+    template = dict((n, awx.one("job_templates", t)["id"]) for n, t in (
+        ("canary", "meshops canary: shift"), ("verify", "meshops verify: mesh"), ("promote", "meshops canary: promote"),
+        ("abort", "meshops canary: abort")))
+    assert sorted(nodes) == sorted(template)
+    links = {}
+    for name, node in nodes.items():
+        assert node["unified_job_template"] == template[name]
+        for kind in ("success", "failure", "always"):
+            linked = awx.linked("workflow_job_template_nodes", node, kind + "_nodes")
+            ids = dict((n["id"], i) for i, n in nodes.items())
+            if linked:
+                links[(name, kind)] = sorted(ids[i] for i in linked)
+    assert links == {("canary", "success"): ["verify"], ("canary", "failure"): ["abort"],
+                     ("verify", "success"): ["promote"], ("verify", "failure"): ["abort"]}
+    # The shift holds before its promotion, so the promotion is the workflow's, after the verification.
+    assert nodes["canary"]["extra_data"] == {"canary_hold": "yes"}
+    assert not any(nodes[n].get("extra_data") for n in ("verify", "promote", "abort"))
+    assert workflow["survey_enabled"] is True
+    with open(os.path.join(ROOT, "playbooks", "awx", "surveys", "canary_release.json")) as handle:
+        assert awx.store.surveys[("workflow_job_templates", workflow["id"])] == json.load(handle)
 
 
 def test_the_fake_refuses_what_awx_refuses(runner, kubeconfig, tmp_path):
@@ -159,3 +191,22 @@ def test_the_fake_refuses_what_awx_refuses(runner, kubeconfig, tmp_path):
     assert rc != 0
     assert "Playbook not found for project" in json.dumps(out["plays"][0]["tasks"][-1]), \
         json.dumps(out["plays"][0]["tasks"][-1])[-2000:]
+
+
+def test_the_fake_refuses_a_node_variable_no_survey_question_asks_for(runner, kubeconfig, tmp_path):
+    """AWX takes a workflow node's extra_data only as answers to its template's survey: so the canary node's
+    canary_hold, accepted above, is one the shift's survey asks for."""
+    data = templates()
+    data["meshops_awx_workflows"] = [w for w in data["meshops_awx_workflows"] if w["name"] == "meshops canary release"]
+    data["meshops_awx_workflows"][0]["nodes"][1]["extra_data"] = {"canary_hold": "yes"}  # verify's survey has none
+    awx_dir = tmp_path / "awx"
+    awx_dir.mkdir()
+    (awx_dir / "job_templates.yml").write_text(yaml.safe_dump(data))
+    (awx_dir / "configure.yml").write_text(open(PLAYBOOK).read())
+    os.symlink(os.path.join(ROOT, "playbooks", "awx", "surveys"), str(awx_dir / "surveys"))
+    with FakeAwx(ROOT, TOKEN) as awx:
+        rc, dummy, out = runner.playbook(str(awx_dir / "configure.yml"), extra_vars={
+            "meshops_awx_host": awx.url, "meshops_awx_token": TOKEN, "meshops_awx_kubeconfig_file": kubeconfig})
+    assert rc != 0
+    assert "Variables canary_hold provided, but this template cannot accept them" in json.dumps(
+        out["plays"][0]["tasks"][-1]), json.dumps(out["plays"][0]["tasks"][-1])[-2000:]

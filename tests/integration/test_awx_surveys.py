@@ -60,6 +60,8 @@ def test_every_enabled_template_has_its_survey_and_playbook_and_no_survey_is_unu
         assert os.path.isfile(os.path.join(SURVEYS, template["survey"])), template["name"]
         assert os.path.isfile(os.path.join(ROOT, template["playbook"])), template["name"]
         used.add(template["survey"])
+    # A workflow's survey: its answers go to every job of the workflow.
+    used.update(w["survey"] for w in load_templates()["meshops_awx_workflows"] if w.get("survey"))
     assert used == set(os.path.basename(p) for p in glob.glob(os.path.join(SURVEYS, "*.json")))
     names = [t["name"] for t in load_templates()["meshops_awx_job_templates"]]
     assert len(names) == len(set(names)), "two job templates share a name"
@@ -82,6 +84,30 @@ def test_every_survey_variable_reaches_the_playbook_with_choices_it_accepts():
                         template["name"], variable, question["choices"], role_option.get("choices"))
             if role_option and question["type"] in ("integer", "float"):
                 assert role_option.get("type") in ("int", "float", "raw"), variable
+
+
+def test_a_workflow_answers_only_its_templates_questions_and_its_own_reach_the_roles():
+    """A node's extra_data must answer questions of its template's survey (AWX refuses other variables), with a
+    choice the question offers; a workflow's own survey asks only for variables the roles (or all its playbooks)
+    read."""
+    templates = dict((t["name"], t) for t in enabled_templates())
+    specs = argument_specs()
+    answered = 0
+    for workflow in load_templates()["meshops_awx_workflows"]:
+        for node in workflow["nodes"]:
+            asked = dict((q["variable"], q) for q in survey(templates[node["template"]]["survey"])["spec"])
+            for variable, value in (node.get("extra_data") or {}).items():
+                assert variable in asked, "{0}: {1} is no question of {2}".format(
+                    workflow["name"], variable, node["template"])
+                if asked[variable]["type"] == "multiplechoice":
+                    assert value in asked[variable]["choices"], (workflow["name"], variable, value)
+                answered += 1
+        playbooks = set(templates[n["template"]]["playbook"] for n in workflow["nodes"])
+        for question in survey(workflow["survey"])["spec"] if workflow.get("survey") else []:
+            assert question["variable"] in specs or all(
+                question["variable"] in open(os.path.join(ROOT, p)).read() for p in playbooks), \
+                (workflow["name"], question["variable"])
+    assert answered > 0
 
 
 def test_defaults_are_the_extra_variables_of_a_launch_without_answers():

@@ -4,6 +4,8 @@
 - A clean STRICT namespace: the role passes, writes mesh-report.html and mesh-report.md, prints the path; a rerun
   changes nothing (the report has no time stamp).
 - A namespace with PERMISSIVE mTLS: the role fails the play, and the report is written all the same.
+- Check mode: a namespace that does not exist yet is left out, findings do not fail the play, no report is written,
+  and each is said.
 - The HTML report over both (and a canary's timeline from a VirtualService annotated in canary_shift's shape,
   with hostile text in it) rendered by headless Chromium (Debian's package, installed by scripts/chromium.sh
   when missing): the screenshot is not blank, the DOM holds every namespace and the chart, the hostile text is
@@ -75,10 +77,10 @@ def mesh(lab, ansible):
         lab.kubectl("delete", "namespace", ns, "--wait=false", check=False)
 
 
-def run_role(ansible, tmp_path, **variables):
+def run_role(ansible, tmp_path, check=False, **variables):
     path = tmp_path / "verify.yml"
     path.write_text(PLAY)
-    return ansible.playbook(str(path), extra_vars=variables)
+    return ansible.playbook(str(path), extra_vars=variables, check=check)
 
 
 def messages(out):
@@ -108,6 +110,34 @@ def test_findings_fail_the_play_and_the_report_is_written_all_the_same(mesh, ans
     text = (report / "mesh-report.md").read_text()
     assert "PeerAuthentication {0}/default".format(mesh["lax"]) in text and "FAILED" in text
     assert not (report / "mesh-report.html").exists()
+
+
+def test_check_mode_leaves_out_missing_namespaces_judges_nothing_and_writes_no_report(mesh, ansible, tmp_path):
+    """In check mode (the walkthrough's earlier steps only dry-run) a namespace that does not exist yet is left out,
+    the findings of the lax namespace, which fail the real run above, do not fail the play, and no report is
+    written; each is said. With only missing namespaces nothing is verified."""
+    report = tmp_path / "report"
+    missing = "mv-none-" + os.urandom(3).hex()
+    rc, dummy, out = run_role(ansible, tmp_path, mesh_verify_namespaces=[mesh["lax"], missing],
+                              mesh_verify_report_dir=str(report), check=True)
+    assert rc == 0, ansible.failure(out)
+    said = dict(Ansible.results(out))
+    assert said["Say what check mode leaves out"]["msg"] == (
+        "check mode: namespace(s) {0} do not exist yet (the steps before this one create them, which a check run only "
+        "dry-runs), so they are not verified; the mesh is verified as it is, before the steps this run dry-ran, and "
+        "its findings do not fail the play; no report is written (a real run writes it into {1})".format(missing, report))
+    verified = said["Verify mTLS, sidecars and istioctl analyze (expect STRICT)"]
+    assert verified["scope"]["namespaces"] == [mesh["lax"]] and verified["summary"]["error"] > 0
+    assert said["What the mesh is now (check mode)"]["msg"].startswith(
+        "check mode: the mesh as it is, before the steps this run dry-ran: {0} error(s)".format(
+            verified["summary"]["error"]))
+    assert not report.exists() and "msg" not in said.get("Where the report is", {})  # skipped: no path printed
+    rc, dummy, out = run_role(ansible, tmp_path, mesh_verify_namespaces=[missing], mesh_verify_report_dir=str(report),
+                              check=True)
+    assert rc == 0, ansible.failure(out)
+    said = dict((name, res) for name, res in Ansible.results(out) if not res.get("skipped"))
+    assert "nothing is verified" in said["Say what check mode leaves out"]["msg"]
+    assert "Verify mTLS, sidecars and istioctl analyze (expect STRICT)" not in said and not report.exists()
 
 
 @pytest.fixture(scope="session")

@@ -37,16 +37,26 @@ def test_workflow_nodes_in_awx_awx_form():
     ]
 
 
+def test_a_node_answers_its_templates_survey_with_extra_data():
+    nodes = [{"identifier": "canary", "template": "shift", "extra_data": {"canary_hold": "yes"}, "success": ["p"]},
+             {"identifier": "p", "template": "promote", "extra_data": {}}]
+    out = f.awx_workflow_nodes(nodes, "Default")
+    assert out[0]["extra_data"] == {"canary_hold": "yes"}
+    assert out[0]["related"] == {"success_nodes": [{"identifier": "p"}]}
+    assert "extra_data" not in out[1]
+
+
 def test_every_node_problem_is_named_at_once():
     nodes = [{"identifier": "a", "template": "app", "sucess": ["b"]},
-             {"identifier": "a"},
+             {"identifier": "a", "extra_data": "canary_hold=yes"},
              {"identifier": "c", "template": "x", "failure": ["nowhere"]}]
     with pytest.raises(AnsibleFilterError) as err:
         f.awx_workflow_nodes(nodes, "Default")
     msg = str(err.value)
-    assert "nodes[0]: unknown keys sucess (allowed: always, failure, identifier, success, template)" in msg
+    assert "nodes[0]: unknown keys sucess (allowed: always, extra_data, failure, identifier, success, template)" in msg
     assert "nodes[1].template is required" in msg
     assert "nodes[1].identifier a is used twice" in msg
+    assert "nodes[1].extra_data must be a mapping of survey answers, got 'canary_hold=yes'" in msg
     assert "nodes[2].failure: no node nowhere" in msg
 
 

@@ -9,7 +9,9 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.meshops.istio.plugins.filter.canary import canary_chart_values, canary_report
+from ansible_collections.meshops.istio.plugins.filter.canary import canary_chart_values, canary_hold_steps, canary_report
+
+STEPS = [{"weight": 10, "pause": 1}, {"weight": 50, "pause": 1, "mirror": 20}, {"weight": 100, "pause": 1}]
 
 
 def test_chart_values_render_one_service_in_another_version():
@@ -37,3 +39,30 @@ def test_the_report_tells_the_outcome_and_every_analysis():
     assert canary_report({"msg": "failed early"}) == ["canary: failed early"]
     with pytest.raises(AnsibleFilterError):
         canary_report("x")
+
+
+def test_without_hold_the_steps_are_as_given():
+    assert canary_hold_steps(STEPS) is STEPS
+    assert canary_hold_steps(STEPS, False) is STEPS and canary_hold_steps(STEPS, "no") is STEPS
+
+
+@pytest.mark.parametrize("hold", [True, "yes", "true"])
+def test_hold_drops_the_full_steps_and_waits_at_the_last_weight_before_them(hold):
+    assert canary_hold_steps(STEPS, hold) == STEPS[:2] + [
+        {"weight": 50, "pause": "manual", "analysis": False, "mirror": 20}]
+    steps = [{"weight": 20}, {"weight": 100}, {"weight": "100"}]
+    assert canary_hold_steps(steps, hold) == [{"weight": 20}, {"weight": 20, "pause": "manual", "analysis": False}]
+    # Steps that never reach 100% (canary_shift promotes after the last) hold after the last one.
+    assert canary_hold_steps(STEPS[:1], hold) == STEPS[:1] + [{"weight": 10, "pause": "manual", "analysis": False}]
+
+
+@pytest.mark.parametrize("steps, hold, message", [
+    ([{"weight": 100}], True, "need one below 100%, got weights [100]"),
+    ([], True, "need one below 100%"),
+    ("10,50", True, "steps must be a list of mappings"),
+    (STEPS, "maybe", "hold must be true or false"),
+])
+def test_hold_refuses_what_it_cannot_hold(steps, hold, message):
+    with pytest.raises(AnsibleFilterError) as err:
+        canary_hold_steps(steps, hold)
+    assert message in str(err.value)

@@ -346,6 +346,15 @@ def test_refusals_before_any_write(client, kw, expected):
     assert expected in str(err.value) and client.applied == []
 
 
+@pytest.mark.parametrize("kw, missing", [({"virtual_service": "nope"}, "VirtualService shop/nope"),
+                                         ({"destination_rule": "nope"}, "DestinationRule shop/nope")])
+def test_a_missing_object_is_named_in_the_failure_result(kw, missing):
+    # The canary role tells "step 5 only dry-ran it" (check mode) from a real failure by this field, not the text.
+    with pytest.raises(InputError) as err:
+        run(params(**kw), cluster(), check_mode=True)
+    assert err.value.result == {"missing": missing}
+
+
 def test_given_canary_labels_add_the_subset_first_and_a_rollback_removes_it_last():
     client = cluster(subsets=SUBSETS[:1])
     before_subsets = copy.deepcopy(client.dr()["spec"]["subsets"])
