@@ -180,6 +180,21 @@ def test_an_unknown_subset_is_refused_unless_a_live_rule_defines_it():
     assert out["changed"]
 
 
+def test_check_mode_leaves_a_subset_unchecked_only_while_its_namespace_does_not_exist():
+    # A check run of site.yml on a fresh cluster: step 5's DestinationRule is only dry-run, its namespace absent.
+    p = params(destination_rules=[dr(subsets=("v1",))])
+    client = FakeClient()
+    out, module = run(p, client, check_mode=True)
+    assert out["changed"] and client.store == {}
+    assert any("namespace shop does not exist yet, so subset 'v2' of host api.shop.svc.cluster.local is not "
+               "checked" in w for w in module.warnings), module.warnings
+    # The namespace is there: a missing subset is refused in check mode too.
+    client = FakeClient([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}])
+    with pytest.raises(InputError) as err:
+        run(p, client, check_mode=True)
+    assert "subset 'v2' of host api.shop.svc.cluster.local is defined in no DestinationRule" in str(err.value)
+
+
 def test_a_live_rule_this_run_prunes_does_not_count():
     owned = {"apiVersion": NET, "kind": "DestinationRule",
              "metadata": {"name": "api-v2", "namespace": "shop", "labels": {"meshops.istio/owner": "shop"}},
