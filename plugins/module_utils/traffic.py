@@ -90,10 +90,14 @@ def _live_subsets(kube, params, refs, namespaces, cache):
     return out
 
 
-def _not_there_yet(kube, namespaces):
+def _not_there_yet(kube, namespaces, cache):
     """In check mode, whether none of ``namespaces`` exists yet: what lives there is created by an earlier step
-    that the check run only dry-ran (kube.plan's rule for objects in a missing namespace)."""
-    return kube.check_mode and all(kube.get("v1", "Namespace", n) is None for n in namespaces if n)
+    that the check run only dry-ran (kube.plan's rule for objects in a missing namespace). One read each."""
+    if not kube.check_mode:
+        return False
+    for name in (n for n in namespaces if n and ("Namespace", n) not in cache):
+        cache[("Namespace", name)] = kube.get("v1", "Namespace", name) is not None
+    return not any(cache[("Namespace", n)] for n in namespaces if n)
 
 
 def check_cluster(module, kube, params, refs):
@@ -105,7 +109,7 @@ def check_cluster(module, kube, params, refs):
             continue
         looked = {ns, _host_namespace(host)}
         if subset not in _live_subsets(kube, params, refs, looked, cache).get(host, ()):
-            if _not_there_yet(kube, looked):
+            if _not_there_yet(kube, looked, cache):
                 module.warn("check mode: namespace {0} does not exist yet, so subset {1!r} of host {2} is not checked "
                             "(an earlier step of the same run creates its DestinationRule)".format(
                                 " or ".join(sorted(n for n in looked if n)), subset, host))
