@@ -174,12 +174,8 @@ def test_the_canary_release_workflow_is_shift_then_verify_then_promote(configure
         assert awx.store.surveys[("workflow_job_templates", workflow["id"])] == json.load(handle)
 
 
-def test_the_fake_refuses_what_awx_refuses(runner, kubeconfig, tmp_path):
-    """A job template whose playbook is not in the project fails the run with AWX's message (so the fake's
-    checks that the tests above passed are real)."""
-    data = templates()
-    data["meshops_awx_job_templates"] = [dict(data["meshops_awx_job_templates"][0], playbook="playbooks/nope.yml")]
-    data["meshops_awx_workflows"] = []
+def configure_with(runner, kubeconfig, tmp_path, data):
+    """configure.yml run against the fake AWX with ``data`` as its job_templates.yml: (rc, the runner's output)."""
     awx_dir = tmp_path / "awx"
     awx_dir.mkdir()
     (awx_dir / "job_templates.yml").write_text(yaml.safe_dump(data))
@@ -188,6 +184,16 @@ def test_the_fake_refuses_what_awx_refuses(runner, kubeconfig, tmp_path):
     with FakeAwx(ROOT, TOKEN) as awx:
         rc, dummy, out = runner.playbook(str(awx_dir / "configure.yml"), extra_vars={
             "meshops_awx_host": awx.url, "meshops_awx_token": TOKEN, "meshops_awx_kubeconfig_file": kubeconfig})
+    return rc, out
+
+
+def test_the_fake_refuses_what_awx_refuses(runner, kubeconfig, tmp_path):
+    """A job template whose playbook is not in the project fails the run with AWX's message (so the fake's
+    checks that the tests above passed are real)."""
+    data = templates()
+    data["meshops_awx_job_templates"] = [dict(data["meshops_awx_job_templates"][0], playbook="playbooks/nope.yml")]
+    data["meshops_awx_workflows"] = []
+    rc, out = configure_with(runner, kubeconfig, tmp_path, data)
     assert rc != 0
     assert "Playbook not found for project" in json.dumps(out["plays"][0]["tasks"][-1]), \
         json.dumps(out["plays"][0]["tasks"][-1])[-2000:]
@@ -199,14 +205,7 @@ def test_the_fake_refuses_a_node_variable_no_survey_question_asks_for(runner, ku
     data = templates()
     data["meshops_awx_workflows"] = [w for w in data["meshops_awx_workflows"] if w["name"] == "meshops canary release"]
     data["meshops_awx_workflows"][0]["nodes"][1]["extra_data"] = {"canary_hold": "yes"}  # verify's survey has none
-    awx_dir = tmp_path / "awx"
-    awx_dir.mkdir()
-    (awx_dir / "job_templates.yml").write_text(yaml.safe_dump(data))
-    (awx_dir / "configure.yml").write_text(open(PLAYBOOK).read())
-    os.symlink(os.path.join(ROOT, "playbooks", "awx", "surveys"), str(awx_dir / "surveys"))
-    with FakeAwx(ROOT, TOKEN) as awx:
-        rc, dummy, out = runner.playbook(str(awx_dir / "configure.yml"), extra_vars={
-            "meshops_awx_host": awx.url, "meshops_awx_token": TOKEN, "meshops_awx_kubeconfig_file": kubeconfig})
+    rc, out = configure_with(runner, kubeconfig, tmp_path, data)
     assert rc != 0
     assert "Variables canary_hold provided, but this template cannot accept them" in json.dumps(
         out["plays"][0]["tasks"][-1]), json.dumps(out["plays"][0]["tasks"][-1])[-2000:]
