@@ -315,6 +315,17 @@ def test_shipped_rbac_runs_istio_install_on_a_spare_lab(spare_lab, ansible, tmp_
         lab.kubectl("delete", "namespace", home, "--wait=false", check=False)
 
 
+def app_deploy_play(identity, ns, tmp_path):
+    """The app_deploy playbook and its variables: the demo shop's chart into ``ns`` as ``identity``."""
+    playbook = tmp_path / "app.yml"
+    playbook.write_text(APP_DEPLOY_PLAY)
+    extra = {"kubeconfig": identity.kubeconfig, "app_deploy_namespace": ns, "app_deploy_release_name": "shop",
+             "app_deploy_chart_ref": os.path.join(ROOT, "examples", "shop", "helm", "microservices"),
+             "app_deploy_wait_timeout": 120,
+             "app_deploy_values": {"postgres": {"persistence": {"enabled": False}, "auth": {"password": "rbac-pw"}}}}
+    return playbook, extra
+
+
 def test_shipped_rbac_runs_the_app_deploy_role(lab, identity, namespace, tmp_path):
     """The demo shop's chart installed with Helm (release Secrets, Deployments, a StatefulSet, Services,
     the pods' check) into an existing namespace, by an identity bound there only."""
@@ -323,12 +334,7 @@ def test_shipped_rbac_runs_the_app_deploy_role(lab, identity, namespace, tmp_pat
     # The role labels the namespace through mesh_onboard: its rules too.
     identity.grant("meshops-istio:mesh-onboard", ns)
     identity.grant("meshops-istio:mesh-onboard-cluster")
-    playbook = tmp_path / "app.yml"
-    playbook.write_text(APP_DEPLOY_PLAY)
-    extra = {"kubeconfig": identity.kubeconfig, "app_deploy_namespace": ns, "app_deploy_release_name": "shop",
-             "app_deploy_chart_ref": os.path.join(ROOT, "examples", "shop", "helm", "microservices"),
-             "app_deploy_wait_timeout": 120,
-             "app_deploy_values": {"postgres": {"persistence": {"enabled": False}, "auth": {"password": "rbac-pw"}}}}
+    playbook, extra = app_deploy_play(identity, ns, tmp_path)
     rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars=extra)
     assert rc == 0, Ansible.failure(out)
     assert stats["localhost"]["changed"] >= 2  # namespace label, helm install
@@ -432,12 +438,7 @@ def test_shipped_rbac_runs_the_app_deploy_role_creating_its_namespace(lab, ident
     identity.grant("meshops-istio:mesh-onboard-cluster")
     identity.grant("meshops-istio:mesh-onboard")
     identity.grant("meshops-istio:app-deploy")
-    playbook = tmp_path / "app.yml"
-    playbook.write_text(APP_DEPLOY_PLAY)
-    extra = {"kubeconfig": identity.kubeconfig, "app_deploy_namespace": ns, "app_deploy_release_name": "shop",
-             "app_deploy_chart_ref": os.path.join(ROOT, "examples", "shop", "helm", "microservices"),
-             "app_deploy_wait_timeout": 120,
-             "app_deploy_values": {"postgres": {"persistence": {"enabled": False}, "auth": {"password": "rbac-pw"}}}}
+    playbook, extra = app_deploy_play(identity, ns, tmp_path)
     try:
         rc, stats, out = identity.ansible.playbook(str(playbook), extra_vars=extra)
         assert rc == 0, Ansible.failure(out)
